@@ -1,0 +1,1 @@
+"""Adapters to the outside world (CLI now; API, console and bot later). Nothing imports them."""

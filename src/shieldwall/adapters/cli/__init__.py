@@ -1,0 +1,1 @@
+"""The ``shieldwall`` command (Typer)."""

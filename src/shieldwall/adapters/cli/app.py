@@ -1,0 +1,318 @@
+"""``shieldwall``: hash images, manage banks, match files. Exit codes: 0 ok / no match,
+1 a match (``match``), 2 an error (a message on stderr, never a traceback for user error)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from shieldwall import __version__
+from shieldwall.adapters.cli import files
+from shieldwall.adapters.cli.demo import run_demo
+from shieldwall.domain import BankKind, ShieldwallError, SignalType
+from shieldwall.engine import Runtime, open_runtime
+from shieldwall.exchange import BankFileFormat
+from shieldwall.settings import Settings
+
+app = typer.Typer(
+    help="Shieldwall: hash banks and matching against non-consensual intimate imagery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bank_app = typer.Typer(help="Create and curate hash banks.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+EXIT_MATCH = 1
+EXIT_ERROR = 2
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (else SHIELDWALL_DATABASE_URL, else sqlite:///./var/shieldwall.db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+FilesArgument = Annotated[
+    list[Path], typer.Argument(help="Image files, or folders of them.", show_default=False)
+]
+
+
+def fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
+    """Open the database for one command; typed errors become one line on stderr and exit 2."""
+    settings = Settings()
+    url = db or settings.database_url
+    try:
+        opened = open_runtime(url, settings.decode_limits(), load_index=load_index)
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot open database {url!r}: {exc.__class__.__name__}: {exc}") from None
+    try:
+        yield opened
+    except ShieldwallError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        opened.close()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command("hash")
+def hash_files(paths: FilesArgument, as_json: JsonOption = False) -> None:
+    """Print PDQ (with quality), MD5 and SHA-256 of each image."""
+    from shieldwall.signals import compute_signals
+
+    limits = Settings().decode_limits()
+    failed = False
+    targets = files.expand(paths)
+    with files.progress(len(targets), "hashing") as bar:
+        for path in targets:
+            try:
+                signals = compute_signals(files.read_bytes(path), limits)
+            except (OSError, ShieldwallError) as exc:
+                files.warn(path, _reason(exc))
+                failed = True
+            else:
+                record = {
+                    "file": str(path),
+                    "pdq": signals.pdq.hex,
+                    "quality": signals.pdq.quality,
+                    "md5": signals.md5,
+                    "sha256": signals.sha256,
+                }
+                if as_json:
+                    typer.echo(json.dumps(record))
+                else:
+                    typer.echo("\t".join(str(v) for v in record.values()))
+            files.advance(bar)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def match(paths: FilesArgument, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Match images against every enabled bank. Exit 0: no match, 1: a match, 2: an error."""
+    matched = failed = False
+    targets = files.expand(paths)
+    with runtime(db) as rt, files.progress(len(targets), "matching") as bar:
+        for path in targets:
+            try:
+                result = rt.scanner.scan(files.read_bytes(path))
+            except (OSError, ShieldwallError) as exc:
+                files.warn(path, _reason(exc))
+                failed = True
+                files.advance(bar)
+                continue
+            matched = matched or bool(result.matches)
+            found = [
+                {
+                    "bank": m.bank,
+                    "entry_id": m.entry_id,
+                    "signal": m.signal.value,
+                    "distance": m.distance,
+                }
+                for m in result.matches
+            ]
+            if as_json:
+                typer.echo(json.dumps({"file": str(path), "matches": found}))
+            elif found:
+                for m in found:
+                    typer.echo(
+                        f"{path}\tMATCH\tbank={m['bank']}\tentry={m['entry_id']}"
+                        f"\tsignal={m['signal']}\tdistance={m['distance']}"
+                    )
+            else:
+                typer.echo(f"{path}\tno match")
+            files.advance(bar)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+    if matched:
+        raise typer.Exit(EXIT_MATCH)
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str, typer.Option("--db", help="Database for the demo bank (recreated each run).")
+    ] = "sqlite:///./var/demo.db",
+) -> None:
+    """Bank the bundled sample photos and match edited copies of them; print a table."""
+    try:
+        ok = run_demo(db)
+    except ShieldwallError as exc:
+        raise fail(str(exc)) from None
+    if not ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+# -- bank ----------------------------------------------------------------------------------------
+
+
+@bank_app.command("create")
+def bank_create(
+    name: str,
+    kind: Annotated[
+        BankKind, typer.Option(help="What a match means to the policy.")
+    ] = BankKind.KNOWN,
+    threshold: Annotated[
+        int, typer.Option(help="PDQ distance (0-63) that counts as a match.")
+    ] = 31,
+    db: DbOption = None,
+) -> None:
+    """Create a bank."""
+    with runtime(db, load_index=False) as rt:
+        bank = rt.curator.create_bank(name, kind, threshold)
+    typer.echo(f"created bank {bank.name} (kind {bank.kind.value}, threshold {bank.pdq_threshold})")
+
+
+@bank_app.command("list")
+def bank_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List banks with their entry counts."""
+    with runtime(db, load_index=False) as rt:
+        for bank in rt.store.list_banks():
+            counts = rt.store.count_entries(bank.name)
+            record = {
+                "name": bank.name,
+                "kind": bank.kind.value,
+                "enabled": bank.enabled,
+                "threshold": bank.pdq_threshold,
+                "origin": bank.origin,
+                "entries": {status.value: n for status, n in counts.items()},
+                "created_at": bank.created_at.isoformat(),
+            }
+            if as_json:
+                typer.echo(json.dumps(record))
+            else:
+                active = record["entries"]["active"]  # type: ignore[index]
+                typer.echo(
+                    f"{bank.name}\t{bank.kind.value}\tthreshold={bank.pdq_threshold}"
+                    f"\t{'enabled' if bank.enabled else 'disabled'}\tactive={active}"
+                )
+
+
+@bank_app.command("add")
+def bank_add(
+    name: str,
+    paths: FilesArgument,
+    note: Annotated[str | None, typer.Option(help="Free text kept with each entry.")] = None,
+    case: Annotated[str | None, typer.Option(help="Case reference (e.g. for withdrawals).")] = None,
+    added_by: Annotated[str, typer.Option(help="Who adds these entries.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Hash images into a bank (the images are not stored); print one entry id per file."""
+    failed = False
+    targets = files.expand(paths)
+    with runtime(db, load_index=False) as rt, files.progress(len(targets), "banking") as bar:
+        rt.store.get_bank(name)  # an unknown bank fails once, before any file is read
+        for path in targets:
+            try:
+                entry = rt.curator.add_image(name, files.read_bytes(path), added_by, note, case)
+            except (OSError, ShieldwallError) as exc:
+                files.warn(path, _reason(exc))
+                failed = True
+            else:
+                typer.echo(f"{entry.id}\t{path}")
+            files.advance(bar)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@bank_app.command("add-hash")
+def bank_add_hash(
+    name: str,
+    pdq: Annotated[str | None, typer.Option("--pdq", help="PDQ, 64 hex characters.")] = None,
+    md5: Annotated[str | None, typer.Option("--md5", help="MD5, 32 hex characters.")] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="SHA-256, 64 hex.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text kept with the entry.")] = None,
+    case: Annotated[str | None, typer.Option(help="Case reference.")] = None,
+    added_by: Annotated[str, typer.Option(help="Who adds this entry.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Bank a hash computed elsewhere; print the entry id."""
+    given = [
+        (t, v)
+        for t, v in ((SignalType.PDQ, pdq), (SignalType.MD5, md5), (SignalType.SHA256, sha256))
+        if v
+    ]
+    if len(given) != 1:
+        raise fail("give exactly one of --pdq, --md5, --sha256")
+    signal, value = given[0]
+    with runtime(db, load_index=False) as rt:
+        entry = rt.curator.add_hash(name, signal, value, added_by, note, case)
+    typer.echo(entry.id)
+
+
+@bank_app.command("withdraw")
+def bank_withdraw(name: str, entry_id: int, db: DbOption = None) -> None:
+    """Withdraw an entry: it stops matching at once (kept for the record, status 'withdrawn')."""
+    with runtime(db, load_index=False) as rt:
+        entry = rt.curator.withdraw(name, entry_id)
+    typer.echo(f"withdrew entry {entry.id} from {name}")
+
+
+@bank_app.command("export")
+def bank_export(
+    name: str,
+    fmt: Annotated[
+        BankFileFormat, typer.Option("--format", help="File format.")
+    ] = BankFileFormat.CSV,
+    db: DbOption = None,
+) -> None:
+    """Write the bank's entries (hashes and metadata only) to stdout."""
+    with runtime(db, load_index=False) as rt:
+        rt.curator.export(name, sys.stdout, fmt)
+
+
+@bank_app.command("import")
+def bank_import(
+    name: str,
+    path: Annotated[Path, typer.Argument(help="A file written by 'bank export' ('-' = stdin).")],
+    fmt: Annotated[
+        BankFileFormat | None, typer.Option("--format", help="Default: from the file suffix.")
+    ] = None,
+    added_by: Annotated[
+        str, typer.Option(help="Recorded for entries that name no one.")
+    ] = "import",
+    db: DbOption = None,
+) -> None:
+    """Import entries; all or nothing, and entries already in the bank are skipped."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{path}: {_reason(exc)}") from None
+    chosen = fmt or (
+        BankFileFormat.JSONL if path.suffix.lower() in (".jsonl", ".json") else BankFileFormat.CSV
+    )
+    with runtime(db, load_index=False) as rt:
+        result = rt.curator.import_text(name, text, chosen, added_by)
+    typer.echo(
+        f"imported {result.added} entries into {name}, skipped {result.skipped} already there"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def main() -> None:
+    app()

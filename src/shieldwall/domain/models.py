@@ -1,0 +1,146 @@
+"""Frozen value types shared by every layer. No I/O, no framework imports."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shieldwall.domain.errors import InvalidArgumentError, InvalidHashError
+
+#: PDQ Hamming distance at or under which two hashes are taken as the same image. 31 of 256 bits is
+#: the threshold Meta publishes for PDQ and HMA uses; banks may tighten or loosen it.
+DEFAULT_PDQ_THRESHOLD = 31
+#: Largest per-bank threshold accepted. Far above this, unrelated photos start to match.
+MAX_PDQ_THRESHOLD = 63
+#: PDQ quality (0-100) under which a hash is stored but never matched: flat or near-empty images
+#: give unstable hashes that collide with each other.
+MIN_PDQ_QUALITY = 50
+
+_BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+class SignalType(enum.StrEnum):
+    """A kind of hash. Values are the names used in exports, the CLI and APIs."""
+
+    PDQ = "pdq"
+    MD5 = "md5"
+    SHA256 = "sha256"
+
+
+#: Hex length of each signal type's canonical string (HMA/ThreatExchange/StopNCII compatible).
+HEX_LENGTH: dict[SignalType, int] = {
+    SignalType.PDQ: 64,
+    SignalType.MD5: 32,
+    SignalType.SHA256: 64,
+}
+
+
+def normalise_hash(signal: SignalType, value: str) -> str:
+    """Return ``value`` as canonical lowercase hex, or raise InvalidHashError saying why not."""
+    text = value.strip().lower()
+    expected = HEX_LENGTH[signal]
+    if len(text) != expected:
+        raise InvalidHashError(
+            f"{signal.value} hash must be {expected} hex characters, got {len(text)}: {value!r:.80}"
+        )
+    try:
+        int(text, 16)
+    except ValueError:
+        raise InvalidHashError(f"{signal.value} hash is not hexadecimal: {value!r:.80}") from None
+    if not all(c in "0123456789abcdef" for c in text):  # int() accepts "_" and "0x"
+        raise InvalidHashError(f"{signal.value} hash is not hexadecimal: {value!r:.80}")
+    return text
+
+
+class BankKind(enum.StrEnum):
+    """What a bank's entries mean to the policy."""
+
+    KNOWN = "known"  # abusive images to block
+    SOURCE = "source"  # a person's registered public photos (derived-fake detection)
+    ALLOW = "allow"  # false positives never to act on
+
+
+class EntryStatus(enum.StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"  # e.g. a victim withdrew consent to keep it: stops matching at once
+    DELETED = "deleted"
+
+
+def validate_bank_name(name: str) -> str:
+    if not _BANK_NAME.match(name):
+        raise InvalidArgumentError(
+            f"bank name {name!r:.80} must be 1-64 characters of letters, digits, '_', '.', '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def validate_threshold(threshold: int) -> int:
+    if not 0 <= threshold <= MAX_PDQ_THRESHOLD:
+        raise InvalidArgumentError(
+            f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {threshold}"
+        )
+    return threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    id: int
+    name: str
+    kind: BankKind
+    enabled: bool
+    pdq_threshold: int
+    origin: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySignal:
+    """One hash of an entry. ``variant`` names how it was derived from the banked content:
+    ``"original"`` for the hash of the content as given, ``"crop-..."`` for bank-side crop variants
+    that let cropped copies match (see signals.variants)."""
+
+    signal: SignalType
+    value: str
+    variant: str = "original"
+    quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One banked item: the hashes of one image (never the image), with its provenance."""
+
+    id: int
+    bank_id: int
+    status: EntryStatus
+    signals: tuple[EntrySignal, ...]
+    added_by: str
+    added_at: datetime
+    note: str | None = None
+    case_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """What a caller supplies to add an entry; the store assigns id and time."""
+
+    signals: tuple[EntrySignal, ...]
+    added_by: str
+    note: str | None = None
+    case_ref: str | None = None
+    status: EntryStatus = EntryStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One bank entry that a query matched, by which signal and how closely (0 = identical)."""
+
+    bank: str
+    bank_kind: BankKind
+    entry_id: int
+    signal: SignalType
+    distance: int
+    detail: dict[str, str] = field(default_factory=dict)

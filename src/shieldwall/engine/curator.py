@@ -1,0 +1,151 @@
+"""Curator: every change to banks goes through here, so the Matcher hears of it at once.
+
+The store commits first; only then is the in-memory index changed. A withdrawal therefore stops
+matching before ``withdraw`` returns, and a crash between the two leaves storage right (the index
+is rebuilt from storage at the next start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from shieldwall.domain import (
+    DEFAULT_PDQ_THRESHOLD,
+    Bank,
+    BankKind,
+    Entry,
+    EntrySignal,
+    EntryStatus,
+    NewEntry,
+    SignalType,
+    normalise_hash,
+)
+from shieldwall.engine.matcher import Matcher
+from shieldwall.exchange import BankFileFormat, read_entries, write_entries
+from shieldwall.media import DecodeLimits
+from shieldwall.signals import DEFAULT_WINDOWS, CropWindow, ImageSignals, compute_signals
+from shieldwall.storage import BankStore
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    added: int
+    skipped: int  # already in the bank (import is idempotent)
+
+
+class Curator:
+    def __init__(
+        self,
+        store: BankStore,
+        matcher: Matcher,
+        limits: DecodeLimits | None = None,
+        crop_windows: tuple[CropWindow, ...] = DEFAULT_WINDOWS,
+    ) -> None:
+        self._store = store
+        self._matcher = matcher
+        self._limits = limits or DecodeLimits()
+        self._windows = crop_windows
+
+    def create_bank(
+        self,
+        name: str,
+        kind: BankKind = BankKind.KNOWN,
+        pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
+        origin: str = "local",
+    ) -> Bank:
+        bank = self._store.create_bank(name, kind, pdq_threshold, origin)
+        self._matcher.bank_changed(bank)
+        return bank
+
+    def update_bank(
+        self, name: str, *, enabled: bool | None = None, pdq_threshold: int | None = None
+    ) -> Bank:
+        bank = self._store.update_bank(name, enabled=enabled, pdq_threshold=pdq_threshold)
+        self._matcher.bank_changed(bank)
+        return bank
+
+    def hash_for_bank(self, data: bytes) -> ImageSignals:
+        """Signals stored for a banked image: digests, PDQ and its crop variants."""
+        return compute_signals(data, self._limits, crops=self._windows)
+
+    def add_image(
+        self,
+        bank_name: str,
+        data: bytes,
+        added_by: str,
+        note: str | None = None,
+        case_ref: str | None = None,
+    ) -> Entry:
+        """Hash the image (which is then dropped) and bank its signals as one entry."""
+        bank = self._store.get_bank(bank_name)  # fail on an unknown bank before hashing
+        signals = self.hash_for_bank(data)
+        new = NewEntry(signals.entry_signals(), added_by, note, case_ref)
+        return self._add(bank, [new])[0]
+
+    def add_hash(
+        self,
+        bank_name: str,
+        signal: SignalType,
+        value: str,
+        added_by: str,
+        note: str | None = None,
+        case_ref: str | None = None,
+    ) -> Entry:
+        """Bank a hash computed elsewhere (a victim's device, a partner's list)."""
+        clean = normalise_hash(signal, value)
+        quality = 100 if signal is SignalType.PDQ else None  # quality unknown: trust the sender
+        bank = self._store.get_bank(bank_name)
+        new = NewEntry((EntrySignal(signal, clean, "original", quality),), added_by, note, case_ref)
+        return self._add(bank, [new])[0]
+
+    def withdraw(self, bank_name: str, entry_id: int) -> Entry:
+        """Stop an entry matching. Effective for every match that starts after this returns."""
+        entry = self._store.set_status(bank_name, entry_id, EntryStatus.WITHDRAWN)
+        self._matcher.entries_removed(self._store.get_bank(bank_name), [entry.id])
+        return entry
+
+    def reinstate(self, bank_name: str, entry_id: int) -> Entry:
+        entry = self._store.set_status(bank_name, entry_id, EntryStatus.ACTIVE)
+        bank = self._store.get_bank(bank_name)
+        self._matcher.entries_removed(bank, [entry.id])  # never index an entry twice
+        self._matcher.entries_added(bank, [entry])
+        return entry
+
+    def export(self, bank_name: str, out: TextIO, fmt: BankFileFormat) -> int:
+        return write_entries(self._store.iter_entries(bank_name), out, fmt)
+
+    def import_text(
+        self, bank_name: str, text: str, fmt: BankFileFormat, added_by: str
+    ) -> ImportResult:
+        """Import a whole file or nothing. Entries whose original hashes the bank already holds
+        are skipped, so importing the same file twice adds nothing the second time."""
+        bank = self._store.get_bank(bank_name)
+        entries = read_entries(text, fmt, added_by)
+        fresh: list[NewEntry] = []
+        seen: set[tuple[SignalType, str]] = set()
+        for entry in entries:
+            key = _identity(entry.signals)
+            if key in seen or self._store.entries_with_signal(bank_name, *key):
+                continue
+            seen.add(key)
+            fresh.append(entry)
+        if fresh:
+            self._add(bank, fresh)
+        return ImportResult(added=len(fresh), skipped=len(entries) - len(fresh))
+
+    def _add(self, bank: Bank, entries: Sequence[NewEntry]) -> list[Entry]:
+        stored = self._store.add_entries(bank.name, entries)
+        self._matcher.entries_added(bank, stored)
+        return stored
+
+
+def _identity(signals: Sequence[EntrySignal]) -> tuple[SignalType, str]:
+    """The signal that identifies an entry across instances: its strongest original hash."""
+    originals = [s for s in signals if s.variant == "original"] or list(signals)
+    for preferred in (SignalType.SHA256, SignalType.MD5, SignalType.PDQ):
+        for s in originals:
+            if s.signal is preferred:
+                return s.signal, s.value
+    return originals[0].signal, originals[0].value

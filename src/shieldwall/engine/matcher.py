@@ -1,0 +1,151 @@
+"""Matcher: the in-memory indexes of every bank, built from storage and kept current.
+
+Each bank has a PdqIndex (exact range search at the bank's own threshold) and exact dictionaries for
+MD5 and SHA-256. The Curator tells the Matcher about every change it commits, so an added or
+withdrawn entry affects the very next match; a new process builds everything from storage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shieldwall.domain import (
+    MIN_PDQ_QUALITY,
+    Bank,
+    Entry,
+    EntryStatus,
+    Match,
+    SignalType,
+)
+from shieldwall.index import CodeArray, IdArray, PdqIndex, codes_from_hex
+from shieldwall.signals import ImageSignals
+from shieldwall.storage import BankStore, StoredSignal
+
+
+@dataclass(frozen=True, slots=True)
+class QueryHashes:
+    """What a query looks up: PDQ hashes (with their form: original, flip, ...) and digests."""
+
+    pdq: Sequence[tuple[str, str]] = ()
+    md5: str | None = None
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, signals: ImageSignals) -> QueryHashes:
+        usable = [(form, h.hex) for form, h in signals.query_pdq() if h.quality >= MIN_PDQ_QUALITY]
+        return cls(pdq=usable, md5=signals.md5, sha256=signals.sha256)
+
+
+@dataclass
+class _BankIndex:
+    bank: Bank
+    pdq: PdqIndex = field(default_factory=PdqIndex)
+    exact: dict[SignalType, dict[str, set[int]]] = field(
+        default_factory=lambda: {
+            SignalType.MD5: defaultdict(set),
+            SignalType.SHA256: defaultdict(set),
+        }
+    )
+
+    @classmethod
+    def build(cls, bank: Bank, signals: Iterable[StoredSignal]) -> _BankIndex:
+        """Bulk build (start-up): the PDQ codes go straight into a static index."""
+        index = cls(bank)
+        ids, codes = index._split(signals)
+        index.pdq = PdqIndex.build(ids, codes)
+        return index
+
+    def add(self, signals: Iterable[StoredSignal]) -> None:
+        ids, codes = self._split(signals)
+        if len(ids):
+            self.pdq.add(ids, codes)
+
+    def _split(self, signals: Iterable[StoredSignal]) -> tuple[IdArray, CodeArray]:
+        """File exact digests into their tables; return the matchable PDQ (ids, codes)."""
+        ids: list[int] = []
+        hexes: list[str] = []
+        for signal in signals:
+            if signal.signal is SignalType.PDQ:
+                if (signal.quality or 0) >= MIN_PDQ_QUALITY:
+                    ids.append(signal.entry_id)
+                    hexes.append(signal.value)
+            else:
+                self.exact[signal.signal][signal.value].add(signal.entry_id)
+        return np.array(ids, dtype=np.int64), codes_from_hex(hexes)
+
+    def remove(self, entry_ids: Iterable[int]) -> None:
+        gone = set(entry_ids)
+        self.pdq.remove(gone)
+        for table in self.exact.values():
+            for value in [v for v, owners in table.items() if owners & gone]:
+                table[value] -= gone
+                if not table[value]:
+                    del table[value]
+
+    def match(self, query: QueryHashes) -> list[Match]:
+        found: dict[tuple[int, SignalType], int] = {}
+        if query.pdq:
+            codes = codes_from_hex([value for _, value in query.pdq])
+            for entry_id, distance in self.pdq.search(codes, self.bank.pdq_threshold).items():
+                found[(entry_id, SignalType.PDQ)] = distance
+        for signal, value in ((SignalType.MD5, query.md5), (SignalType.SHA256, query.sha256)):
+            if value is not None:
+                for entry_id in self.exact[signal].get(value, ()):
+                    found[(entry_id, signal)] = 0
+        return [
+            Match(self.bank.name, self.bank.kind, entry_id, signal, distance)
+            for (entry_id, signal), distance in sorted(found.items())
+        ]
+
+
+class Matcher:
+    def __init__(self, store: BankStore) -> None:
+        self._store = store
+        self._banks: dict[str, _BankIndex] = {}
+
+    def load(self) -> None:
+        """Build every bank's index from storage (start-up)."""
+        self._banks = {
+            bank.name: _BankIndex.build(bank, self._store.active_signals(bank.id))
+            for bank in self._store.list_banks()
+        }
+
+    def match(self, query: QueryHashes) -> list[Match]:
+        """Every match in every enabled bank, PDQ compared at each bank's own threshold."""
+        matches: list[Match] = []
+        for index in self._banks.values():
+            if index.bank.enabled:
+                matches.extend(index.match(query))
+        return matches
+
+    # -- change notifications from the Curator (after the change is committed) -------------------
+
+    def bank_changed(self, bank: Bank) -> None:
+        index = self._banks.get(bank.name)
+        if index is None:
+            self._banks[bank.name] = _BankIndex(bank)
+        else:
+            index.bank = bank
+
+    def entries_added(self, bank: Bank, entries: Iterable[Entry]) -> None:
+        index = self._banks.setdefault(bank.name, _BankIndex(bank))
+        index.add(
+            StoredSignal(entry.id, s.signal, s.value, s.quality)
+            for entry in entries
+            if entry.status is EntryStatus.ACTIVE
+            for s in entry.signals
+        )
+
+    def entries_removed(self, bank: Bank, entry_ids: Iterable[int]) -> None:
+        index = self._banks.get(bank.name)
+        if index is not None:
+            index.remove(entry_ids)
+
+    def size(self, bank_name: str) -> int:
+        """Live PDQ codes indexed for the bank."""
+        index = self._banks.get(bank_name)
+        return len(index.pdq) if index is not None else 0

@@ -1,0 +1,40 @@
+"""Wiring: one database URL in, the store, matcher, curator and scanner out, ready to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from shieldwall.engine.curator import Curator
+from shieldwall.engine.matcher import Matcher
+from shieldwall.engine.scanner import Scanner
+from shieldwall.media import DecodeLimits
+from shieldwall.storage import BankStore, create_database_engine, migrate
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    store: BankStore
+    matcher: Matcher
+    curator: Curator
+    scanner: Scanner
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_runtime(
+    database_url: str, limits: DecodeLimits | None = None, *, load_index: bool = True
+) -> Runtime:
+    """Open (and migrate) the database; build the indexes unless ``load_index`` is False."""
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    store = BankStore(engine)
+    matcher = Matcher(store)
+    if load_index:
+        matcher.load()
+    return Runtime(
+        engine, store, matcher, Curator(store, matcher, limits), Scanner(matcher, limits)
+    )

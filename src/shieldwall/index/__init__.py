@@ -1,0 +1,25 @@
+"""Hamming-space indexes for PDQ codes, all behind the HammingIndex protocol."""
+
+from shieldwall.index.brute_force import BruteForceIndex
+from shieldwall.index.faiss_flat import FaissFlatIndex
+from shieldwall.index.hamming import (
+    CODE_BYTES,
+    CodeArray,
+    HammingIndex,
+    IdArray,
+    codes_from_hex,
+)
+from shieldwall.index.multi_index import MultiIndexHash
+from shieldwall.index.pdq_index import PdqIndex
+
+__all__ = [
+    "CODE_BYTES",
+    "BruteForceIndex",
+    "CodeArray",
+    "FaissFlatIndex",
+    "HammingIndex",
+    "IdArray",
+    "MultiIndexHash",
+    "PdqIndex",
+    "codes_from_hex",
+]

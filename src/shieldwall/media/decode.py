@@ -1,0 +1,165 @@
+"""Safe decoding of untrusted bytes into a normalised RGB array.
+
+Limits are checked before pixels are allocated: the byte count first, then the pixel count read from
+the header. Only the first frame of an animation or multi-page file is ever decoded. JPEGs are
+decoded at a reduced scale by libjpeg's DCT scaling ("draft" mode) when the caller asks for a
+bounded size, which is what makes hashing a 12 MP photo cheaper than decoding it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shieldwall.domain import DecodeError, DecodeFailure
+
+#: Formats Pillow may try. MPO is what many phone cameras write (a JPEG with extra frames).
+SUPPORTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+#: Background that transparent pixels are flattened onto (RGB).
+ALPHA_BACKGROUND = (255, 255, 255)
+
+RGBArray = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Bounds on untrusted input. Defaults: 50 MB, 100 megapixels."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 100_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """An image as H x W x 3 uint8 RGB, upright (EXIF orientation applied), alpha flattened.
+
+    ``original_size`` is (width, height) as stored in the file, before any reduction; ``pixels`` may
+    be smaller when the caller asked for a bounded size."""
+
+    pixels: RGBArray
+    original_size: tuple[int, int]
+    format: str
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+def decode_image(
+    data: bytes, limits: DecodeLimits | None = None, max_side: int | None = None
+) -> DecodedImage:
+    """Decode ``data`` or raise DecodeError naming the reason.
+
+    ``max_side`` bounds the long side of the returned pixels (aspect kept); None keeps full size.
+    """
+    limits = limits or DecodeLimits()
+    if not data:
+        raise DecodeError(DecodeFailure.EMPTY, "the input has no bytes")
+    if len(data) > limits.max_bytes:
+        raise DecodeError(
+            DecodeFailure.TOO_MANY_BYTES,
+            f"{len(data)} bytes is over the limit of {limits.max_bytes}",
+        )
+    image = _open(data, limits)
+    try:
+        return _normalise(image, max_side)
+    finally:
+        image.close()
+
+
+def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns or raises at its global limit; ours below is the one
+            # that counts, so its warning is noise and its error is mapped to our reason.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(DecodeFailure.TOO_MANY_PIXELS, str(exc)) from None
+    except UnidentifiedImageError:
+        raise DecodeError(
+            DecodeFailure.NOT_AN_IMAGE,
+            "not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF)",
+        ) from None
+    except Exception as exc:  # any parser failure on hostile bytes is a refusal, not a crash
+        raise DecodeError(DecodeFailure.CORRUPT, f"unreadable header: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        image.close()
+        raise DecodeError(DecodeFailure.CORRUPT, f"invalid dimensions {width}x{height}")
+    if width * height > limits.max_pixels:
+        image.close()
+        raise DecodeError(
+            DecodeFailure.TOO_MANY_PIXELS,
+            f"{width}x{height} is {width * height} pixels, over the limit of {limits.max_pixels}",
+        )
+    return image
+
+
+def _normalise(image: Image.Image, max_side: int | None) -> DecodedImage:
+    original_size = image.size
+    fmt = image.format or "unknown"
+    try:
+        if max_side is not None and fmt in ("JPEG", "MPO"):
+            scale = max_side / max(original_size)
+            if scale < 1:
+                wanted = (
+                    max(1, math.ceil(original_size[0] * scale)),
+                    max(1, math.ceil(original_size[1] * scale)),
+                )
+                image.draft("RGB", wanted)  # libjpeg decodes at 1/2, 1/4 or 1/8 scale
+        image.load()
+    except OSError as exc:
+        text = str(exc)
+        reason = DecodeFailure.TRUNCATED if "truncated" in text else DecodeFailure.CORRUPT
+        raise DecodeError(reason, text) from None
+    except Exception as exc:
+        raise DecodeError(DecodeFailure.CORRUPT, f"undecodable image data: {exc}") from None
+    try:
+        upright = ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block must not lose an otherwise valid image
+        upright = image
+    rgb = _to_rgb(upright)
+    if max_side is not None and max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    return DecodedImage(pixels=pixels, original_size=original_size, format=fmt)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        image = _high_depth_to_l(image)
+        mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*ALPHA_BACKGROUND, 255))
+        background.alpha_composite(rgba)
+        return background.convert("RGB")
+    if mode != "RGB":
+        return image.convert("RGB")
+    return image
+
+
+def _high_depth_to_l(image: Image.Image) -> Image.Image:
+    """Scale 16/32-bit grey or float images to 8 bits instead of letting Pillow clip them."""
+    values = np.asarray(image).astype(np.float64)
+    top = float(values.max()) if values.size else 0.0
+    if image.mode == "F":
+        scale = 255.0 if top <= 1.0 else 255.0 / max(top, 1.0)
+    else:
+        scale = 1.0 if top <= 255 else 255.0 / 65535.0
+    return Image.fromarray(np.clip(values * scale, 0, 255).astype(np.uint8), mode="L")

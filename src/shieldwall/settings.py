@@ -1,0 +1,30 @@
+"""One Settings object, read from SHIELDWALL_* environment variables. Only adapters read it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shieldwall.media import DecodeLimits
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/shieldwall.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHIELDWALL_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the database: SQLite file (default) or postgresql://...",
+    )
+    max_image_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Largest image accepted, in bytes (default 50 MB)."
+    )
+    max_image_pixels: int = Field(
+        100_000_000,
+        gt=0,
+        description="Largest image accepted, in pixels (width x height; default 100 MP).",
+    )
+
+    def decode_limits(self) -> DecodeLimits:
+        return DecodeLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)

@@ -1,0 +1,21 @@
+"""Hashers: pure functions of image bytes or pixels. Import domain and media only."""
+
+from shieldwall.signals.exact import md5_hex, sha256_hex
+from shieldwall.signals.image_signals import ImageSignals, compute_signals
+from shieldwall.signals.pdq import DIHEDRAL_NAMES, PDQ_MAX_SIDE, PdqHash, pdq_dihedral, pdq_hash
+from shieldwall.signals.variants import DEFAULT_WINDOWS, CropWindow, crop_windows
+
+__all__ = [
+    "DEFAULT_WINDOWS",
+    "DIHEDRAL_NAMES",
+    "PDQ_MAX_SIDE",
+    "CropWindow",
+    "ImageSignals",
+    "PdqHash",
+    "compute_signals",
+    "crop_windows",
+    "md5_hex",
+    "pdq_dihedral",
+    "pdq_hash",
+    "sha256_hex",
+]

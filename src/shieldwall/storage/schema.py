@@ -1,0 +1,82 @@
+"""Tables. Hashes and metadata only: no column can hold image bytes.
+
+Changes to these tables go through an Alembic migration in ``storage/migrations/versions``; a test
+checks that the migrations and these declarations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class BankRow(Base):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    pdq_threshold: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(64), default="local")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    entries: Mapped[list[EntryRow]] = relationship(back_populates="bank")
+
+
+class EntryRow(Base):
+    __tablename__ = "bank_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    bank: Mapped[BankRow] = relationship(back_populates="entries")
+    signals: Mapped[list[SignalRow]] = relationship(
+        back_populates="entry", order_by="SignalRow.id", cascade="all, delete-orphan"
+    )
+
+
+class SignalRow(Base):
+    __tablename__ = "entry_signals"
+    __table_args__ = (Index("ix_entry_signals_type_value", "signal_type", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_entries.id", ondelete="CASCADE"), index=True
+    )
+    signal_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    variant: Mapped[str] = mapped_column(String(32))
+    quality: Mapped[int | None] = mapped_column(Integer)
+
+    entry: Mapped[EntryRow] = relationship(back_populates="signals")
