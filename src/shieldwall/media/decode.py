@@ -77,13 +77,18 @@ def decode_image(
         image.close()
 
 
+def _formats() -> list[str]:
+    Image.init()  # registers every plugin (MPO among them), once
+    return [name for name in SUPPORTED_FORMATS if name in Image.OPEN]
+
+
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check warns or raises at its global limit; ours below is the one
             # that counts, so its warning is noise and its error is mapped to our reason.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
+            image = Image.open(io.BytesIO(data), formats=_formats())
     except Image.DecompressionBombError as exc:
         raise DecodeError(DecodeFailure.TOO_MANY_PIXELS, str(exc)) from None
     except UnidentifiedImageError:
