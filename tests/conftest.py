@@ -23,7 +23,9 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test sees the developer's SHIELDWALL_* settings or writes to ./var."""
     for name in list(os.environ):
         if name.startswith("SHIELDWALL_") and name != "SHIELDWALL_TEST_POSTGRES_URL":
@@ -74,7 +76,7 @@ def _postgres_available() -> str | None:
     return None
 
 
-_PG_SKIP: str | None | bool = False
+_PG_SKIP: str | bool | None = False
 
 
 def postgres_skip_reason() -> str | None:

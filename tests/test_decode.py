@@ -21,10 +21,17 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height, with a tiny (invalid) body."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_bomb(side: int = 12_000) -> bytes:
@@ -34,7 +41,9 @@ def png_bomb(side: int = 12_000) -> bytes:
     body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
@@ -96,7 +105,10 @@ def test_png_decompression_bomb() -> None:
     assert len(bomb) < 1_000_000
     assert reason_of(bomb) is DecodeFailure.TOO_MANY_PIXELS
     # Under a tighter limit the same holds for a smaller bomb.
-    assert reason_of(png_bomb(3000), DecodeLimits(max_pixels=4_000_000)) is DecodeFailure.TOO_MANY_PIXELS
+    assert (
+        reason_of(png_bomb(3000), DecodeLimits(max_pixels=4_000_000))
+        is DecodeFailure.TOO_MANY_PIXELS
+    )
 
 
 def test_byte_limit_checked_first() -> None:

@@ -11,7 +11,6 @@ from PIL import Image
 from conftest import synthetic_photo, to_bytes
 from shieldwall.domain import (
     BankFileError,
-    BankKind,
     BankNotFoundError,
     EntryStatus,
     InvalidHashError,
@@ -27,7 +26,11 @@ def image_of(data: bytes) -> Image.Image:
 
 
 def pdq_entries(runtime: Runtime, data: bytes) -> dict[int, int]:
-    return {m.entry_id: m.distance for m in runtime.scanner.scan(data).matches if m.signal is SignalType.PDQ}
+    return {
+        m.entry_id: m.distance
+        for m in runtime.scanner.scan(data).matches
+        if m.signal is SignalType.PDQ
+    }
 
 
 @pytest.fixture
@@ -42,7 +45,15 @@ def banked(runtime: Runtime, samples: dict[str, bytes]) -> dict[str, int]:
 
 @pytest.mark.parametrize(
     "edit",
-    ["plain", "jpeg-q50", "colour-shift", "text-overlay", "flip-horizontal", "rotate-90", "letterbox"],
+    [
+        "plain",
+        "jpeg-q50",
+        "colour-shift",
+        "text-overlay",
+        "flip-horizontal",
+        "rotate-90",
+        "letterbox",
+    ],
 )
 def test_edited_copies_match_their_original_only(
     runtime: Runtime, samples: dict[str, bytes], banked: dict[str, int], edit: str
@@ -53,12 +64,16 @@ def test_edited_copies_match_their_original_only(
         assert list(found) == [entry_id], (name, edit, found)
 
 
-def test_unrelated_photo_matches_nothing(runtime: Runtime, samples: dict[str, bytes], banked: dict[str, int]) -> None:
+def test_unrelated_photo_matches_nothing(
+    runtime: Runtime, samples: dict[str, bytes], banked: dict[str, int]
+) -> None:
     assert runtime.scanner.scan(samples["seedling.jpg"]).matches == []
     assert runtime.scanner.scan(to_bytes(synthetic_photo(5))).matches == []
 
 
-def test_exact_copy_matches_by_every_signal(runtime: Runtime, samples: dict[str, bytes], banked: dict[str, int]) -> None:
+def test_exact_copy_matches_by_every_signal(
+    runtime: Runtime, samples: dict[str, bytes], banked: dict[str, int]
+) -> None:
     name = "berlin-cathedral.jpg"
     matches = runtime.scanner.scan(samples[name]).matches
     assert {(m.signal, m.distance) for m in matches} == {
@@ -69,7 +84,9 @@ def test_exact_copy_matches_by_every_signal(runtime: Runtime, samples: dict[str,
     assert {m.entry_id for m in matches} == {banked[name]}
 
 
-def test_add_and_withdraw_take_effect_on_the_next_match(runtime: Runtime, samples: dict[str, bytes]) -> None:
+def test_add_and_withdraw_take_effect_on_the_next_match(
+    runtime: Runtime, samples: dict[str, bytes]
+) -> None:
     runtime.curator.create_bank("fresh")
     data = samples["gateway-of-india.jpg"]
     copy = copies.telegram_reencode(image_of(data))
@@ -110,9 +127,14 @@ def test_low_quality_hashes_are_kept_but_never_matched(runtime: Runtime) -> None
     entry = runtime.curator.add_image("b", flat, "test")
     pdq = [s for s in entry.signals if s.signal is SignalType.PDQ and s.variant == "original"]
     assert pdq and pdq[0].quality is not None and pdq[0].quality < 50
-    matches = runtime.scanner.scan(to_bytes(Image.new("RGB", (300, 200), (120, 120, 120)), "PNG")).matches
+    matches = runtime.scanner.scan(
+        to_bytes(Image.new("RGB", (300, 200), (120, 120, 120)), "PNG")
+    ).matches
     assert matches == []
-    assert {m.signal for m in runtime.scanner.scan(flat).matches} == {SignalType.MD5, SignalType.SHA256}
+    assert {m.signal for m in runtime.scanner.scan(flat).matches} == {
+        SignalType.MD5,
+        SignalType.SHA256,
+    }
 
 
 def test_add_hash_validates(runtime: Runtime) -> None:
@@ -154,14 +176,23 @@ def test_export_import_round_trip_is_idempotent(
         (BankFileFormat.CSV, f"signal_type,value\npdq,{'a' * 64}\npdq,{'z' * 64}\n"),
         (BankFileFormat.CSV, f"signal_type,value\nmd5,{'a' * 32}\nvideo,{'a' * 32}\n"),
         (BankFileFormat.CSV, "hash\nabc\n"),
-        (BankFileFormat.JSONL, '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}]}\n{not json\n'),
-        (BankFileFormat.JSONL, '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}]}\n{"signals":[]}\n'),
-        (BankFileFormat.JSONL, '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}],"status":"gone"}\n'),
+        (
+            BankFileFormat.JSONL,
+            '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}]}\n{not json\n',
+        ),
+        (
+            BankFileFormat.JSONL,
+            '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}]}\n{"signals":[]}\n',
+        ),
+        (
+            BankFileFormat.JSONL,
+            '{"signals":[{"type":"md5","value":"' + "a" * 32 + '"}],"status":"gone"}\n',
+        ),
     ],
 )
 def test_bad_import_writes_nothing(runtime: Runtime, fmt: BankFileFormat, text: str) -> None:
     runtime.curator.create_bank("b")
-    with pytest.raises(BankFileError, match="line|header"):
+    with pytest.raises(BankFileError, match=r"line|header"):
         runtime.curator.import_text("b", text, fmt, "import")
     assert list(runtime.store.iter_entries("b")) == []
 

@@ -57,7 +57,9 @@ KINDS = ["faiss", "multi", "pdq", "pdq-static"]
 
 @pytest.mark.parametrize("kind", KINDS)
 @settings(max_examples=60, deadline=None)
-@given(data=code_sets(), radius=st.sampled_from([0, 8, 31, 32, 47, 63]), probe=st.integers(0, 10**6))
+@given(
+    data=code_sets(), radius=st.sampled_from([0, 8, 31, 32, 47, 63]), probe=st.integers(0, 10**6)
+)
 def test_search_equals_brute_force(kind: str, data, radius: int, probe: int) -> None:
     ids, codes = data
     reference = BruteForceIndex()
@@ -65,7 +67,10 @@ def test_search_equals_brute_force(kind: str, data, radius: int, probe: int) -> 
     index = make(kind, ids, codes)
     rng = np.random.default_rng(probe)
     queries = np.concatenate(
-        [near(codes[rng.integers(0, len(codes))], list(rng.choice(256, 20, replace=False)))[None] for _ in range(3)]
+        [
+            near(codes[rng.integers(0, len(codes))], list(rng.choice(256, 20, replace=False)))[None]
+            for _ in range(3)
+        ]
     )
     assert index.search(queries, radius) == reference.search(queries, radius)
     assert index.search(queries[:1], radius) == reference.search(queries[:1], radius)
@@ -76,7 +81,9 @@ def test_search_equals_brute_force(kind: str, data, radius: int, probe: int) -> 
 @settings(max_examples=40, deadline=None)
 @given(
     data=code_sets(),
-    steps=st.lists(st.tuples(st.sampled_from(["add", "remove"]), st.integers(0, 10**6)), max_size=12),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["add", "remove"]), st.integers(0, 10**6)), max_size=12
+    ),
 )
 def test_after_adds_and_removals(kind: str, data, steps) -> None:
     ids, codes = data
@@ -87,7 +94,9 @@ def test_after_adds_and_removals(kind: str, data, steps) -> None:
     for action, seed in steps:
         rng = np.random.default_rng(seed)
         if action == "add" and kind != "multi":  # MultiIndexHash is static by design
-            new_codes = np.array([near(codes[rng.integers(0, len(codes))], list(rng.choice(256, 9, replace=False)))])
+            new_codes = np.array(
+                [near(codes[rng.integers(0, len(codes))], list(rng.choice(256, 9, replace=False)))]
+            )
             new_ids = np.array([next_id], dtype=np.int64)
             next_id += 1
             reference.add(new_ids, new_codes)
@@ -106,7 +115,12 @@ def test_multi_index_exact_on_larger_set_with_planted_neighbours() -> None:
     codes = rng.integers(0, 256, (60_000, 32), dtype=np.uint8)
     ids = np.arange(len(codes), dtype=np.int64)
     queries = rng.integers(0, 256, (40, 32), dtype=np.uint8)
-    planted = np.array([near(q, list(rng.choice(256, d, replace=False))) for q, d in zip(queries, range(0, 40))])
+    planted = np.array(
+        [
+            near(q, list(rng.choice(256, d, replace=False)))
+            for q, d in zip(queries, range(40), strict=True)
+        ]
+    )
     codes[:40] = planted
     index = MultiIndexHash(ids, codes)
     reference = BruteForceIndex()

@@ -25,7 +25,10 @@ PDQ = "f" * 64
 
 def entry(value: str = PDQ, note: str | None = None) -> NewEntry:
     return NewEntry(
-        (EntrySignal(SignalType.PDQ, value, "original", 100), EntrySignal(SignalType.MD5, "0" * 32)),
+        (
+            EntrySignal(SignalType.PDQ, value, "original", 100),
+            EntrySignal(SignalType.MD5, "0" * 32),
+        ),
         added_by="tester",
         note=note,
         case_ref="case-1",
@@ -35,7 +38,12 @@ def entry(value: str = PDQ, note: str | None = None) -> NewEntry:
 def test_bank_lifecycle(runtime: Runtime) -> None:
     store = runtime.store
     bank = store.create_bank("victims-1", BankKind.KNOWN, 25)
-    assert (bank.name, bank.kind, bank.pdq_threshold, bank.enabled) == ("victims-1", BankKind.KNOWN, 25, True)
+    assert (bank.name, bank.kind, bank.pdq_threshold, bank.enabled) == (
+        "victims-1",
+        BankKind.KNOWN,
+        25,
+        True,
+    )
     assert bank.created_at.tzinfo is not None
     store.create_bank("allow", BankKind.ALLOW)
     assert [b.name for b in store.list_banks()] == ["allow", "victims-1"]
@@ -94,7 +102,9 @@ def test_iter_entries_pages(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("shieldwall.storage.bank_store.PAGE_SIZE", 3)
     runtime.store.create_bank("b")
     runtime.store.add_entries("b", [entry(f"{n:064x}") for n in range(8)])
-    assert [e.signals[0].value for e in runtime.store.iter_entries("b")] == [f"{n:064x}" for n in range(8)]
+    assert [e.signals[0].value for e in runtime.store.iter_entries("b")] == [
+        f"{n:064x}" for n in range(8)
+    ]
 
 
 def test_migrations_match_declared_schema(runtime: Runtime) -> None:

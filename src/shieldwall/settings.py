@@ -26,5 +26,10 @@ class Settings(BaseSettings):
         description="Largest image accepted, in pixels (width x height; default 100 MP).",
     )
 
+    crop_variants: bool = Field(
+        True,
+        description="Bank extra PDQ hashes of common crops of each image, so cropped copies match.",
+    )
+
     def decode_limits(self) -> DecodeLimits:
         return DecodeLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)

@@ -10,6 +10,7 @@ from shieldwall.engine.curator import Curator
 from shieldwall.engine.matcher import Matcher
 from shieldwall.engine.scanner import Scanner
 from shieldwall.media import DecodeLimits
+from shieldwall.signals import DEFAULT_WINDOWS, CropWindow
 from shieldwall.storage import BankStore, create_database_engine, migrate
 
 
@@ -26,9 +27,14 @@ class Runtime:
 
 
 def open_runtime(
-    database_url: str, limits: DecodeLimits | None = None, *, load_index: bool = True
+    database_url: str,
+    limits: DecodeLimits | None = None,
+    *,
+    load_index: bool = True,
+    crop_windows: tuple[CropWindow, ...] = DEFAULT_WINDOWS,
 ) -> Runtime:
-    """Open (and migrate) the database; build the indexes unless ``load_index`` is False."""
+    """Open (and migrate) the database; build the indexes unless ``load_index`` is False.
+    ``crop_windows`` are the bank-side crop variants hashed for each banked image."""
     engine = create_database_engine(database_url)
     migrate(engine)
     store = BankStore(engine)
@@ -36,5 +42,9 @@ def open_runtime(
     if load_index:
         matcher.load()
     return Runtime(
-        engine, store, matcher, Curator(store, matcher, limits), Scanner(matcher, limits)
+        engine,
+        store,
+        matcher,
+        Curator(store, matcher, limits, crop_windows),
+        Scanner(matcher, limits),
     )

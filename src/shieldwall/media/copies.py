@@ -59,8 +59,28 @@ def colour_shift(image: Image.Image) -> Image.Image:
     return ImageEnhance.Contrast(image).enhance(0.9)
 
 
+#: Where people crop from: a corner, the middle of an edge, or the centre (x, y; 0.5 = centred).
+CROP_ANCHORS: tuple[tuple[float, float], ...] = tuple(
+    (x, y) for y in (0.0, 0.5, 1.0) for x in (0.0, 0.5, 1.0)
+)
+
+
+def anchored_crop(share: float, seed: int = 0) -> Edit:
+    """Keep (1 - share) of each axis, anchored at a corner, an edge's middle or the centre (one of
+    ``CROP_ANCHORS``, chosen by ``seed``): cutting off a watermark, a caption, or squaring up."""
+
+    def edit(image: Image.Image) -> Image.Image:
+        x, y = CROP_ANCHORS[random.Random(seed).randrange(len(CROP_ANCHORS))]
+        keep_w, keep_h = round(image.width * (1 - share)), round(image.height * (1 - share))
+        left = round((image.width - keep_w) * x)
+        top = round((image.height - keep_h) * y)
+        return image.crop((left, top, left + keep_w, top + keep_h))
+
+    return edit
+
+
 def crop(share: float, seed: int = 0) -> Edit:
-    """Keep (1 - share) of each axis, at a seeded random position."""
+    """Keep (1 - share) of each axis at a seeded random offset (any position, not an anchor)."""
 
     def edit(image: Image.Image) -> Image.Image:
         rng = random.Random(seed)
@@ -128,6 +148,6 @@ STANDARD_EDITS: dict[str, Edit] = {
     "rotate-90": rotate90,
     "letterbox": letterbox,
     "screenshot": screenshot,
-    "crop-5": crop(0.05),
-    "crop-10": crop(0.10),
+    "crop-5": anchored_crop(0.05),
+    "crop-10": anchored_crop(0.10),
 }

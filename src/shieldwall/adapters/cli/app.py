@@ -20,6 +20,7 @@ from shieldwall.domain import BankKind, ShieldwallError, SignalType
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
 from shieldwall.settings import Settings
+from shieldwall.signals import DEFAULT_WINDOWS
 
 app = typer.Typer(
     help="Shieldwall: hash banks and matching against non-consensual intimate imagery.",
@@ -58,7 +59,12 @@ def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
     settings = Settings()
     url = db or settings.database_url
     try:
-        opened = open_runtime(url, settings.decode_limits(), load_index=load_index)
+        opened = open_runtime(
+            url,
+            settings.decode_limits(),
+            load_index=load_index,
+            crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
+        )
     except SQLAlchemyError as exc:
         raise fail(f"cannot open database {url!r}: {exc.__class__.__name__}: {exc}") from None
     try:

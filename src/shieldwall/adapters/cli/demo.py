@@ -25,7 +25,7 @@ DEMO_EDITS = {
     "rotated 90°": copies.rotate90,
     "letterboxed": copies.letterbox,
     "screenshot": copies.screenshot,
-    "cropped 10%": copies.crop(0.10, seed=7),
+    "cropped 10%": copies.anchored_crop(0.10, seed=7),
     "captioned": copies.caption,
 }
 

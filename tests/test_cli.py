@@ -1,0 +1,180 @@
+"""The CLI contract other tools rely on: output shapes, exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import synthetic_photo, to_bytes
+from shieldwall.adapters.cli.app import app
+from shieldwall.media import copies
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SHIELDWALL_DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture
+def photos(tmp_path: Path, samples: dict[str, bytes]) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, data in samples.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_hash_json_and_bad_file_goes_on(tmp_path: Path, photos: Path) -> None:
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    code, out, err = run(
+        "hash",
+        str(photos / "seedling.jpg"),
+        str(bad),
+        str(photos / "berlin-cathedral.jpg"),
+        "--json",
+    )
+    assert code == 2
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["file"]).name for r in records] == ["seedling.jpg", "berlin-cathedral.jpg"]
+    assert set(records[0]) == {"file", "pdq", "quality", "md5", "sha256"}
+    assert len(records[0]["pdq"]) == 64 and records[0]["pdq"] == records[0]["pdq"].lower()
+    assert err.count("\n") == 1 and "notes.jpg" in err and "not_an_image" in err
+
+
+def test_hash_missing_file(tmp_path: Path) -> None:
+    code, _, err = run("hash", str(tmp_path / "absent.jpg"))
+    assert code == 2 and "absent.jpg" in err
+
+
+def test_bank_workflow(db: str, photos: Path, tmp_path: Path, samples: dict[str, bytes]) -> None:
+    assert run("bank", "create", "known")[0] == 0
+    code, _, err = run("bank", "create", "known")
+    assert code == 2 and "exists already" in err
+    code, out, _ = run(
+        "bank",
+        "add",
+        "known",
+        str(photos / "berlin-cathedral.jpg"),
+        str(photos / "mont-saint-michel.jpg"),
+        "--note",
+        "n",
+        "--case",
+        "C-1",
+    )
+    assert code == 0
+    ids = [int(line.split("\t")[0]) for line in out.splitlines()]
+    assert len(ids) == 2
+
+    code, out, _ = run("bank", "list", "--json")
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert record["name"] == "known" and record["kind"] == "known" and record["threshold"] == 31
+    assert record["entries"]["active"] == 2
+
+    import io
+
+    from PIL import Image
+
+    flipped = tmp_path / "flipped.jpg"
+    flipped.write_bytes(
+        copies.telegram_reencode(
+            copies.flip_horizontal(Image.open(io.BytesIO(samples["berlin-cathedral.jpg"])))
+        )
+    )
+    code, out, _ = run("match", str(flipped), str(photos / "seedling.jpg"), "--json")
+    assert code == 1
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["matches"] == [
+        {
+            "bank": "known",
+            "entry_id": ids[0],
+            "signal": "pdq",
+            "distance": first["matches"][0]["distance"],
+        }
+    ]
+    assert second == {"file": str(photos / "seedling.jpg"), "matches": []}
+
+    assert run("match", str(photos / "seedling.jpg"))[0] == 0
+    assert run("bank", "withdraw", "known", str(ids[0]))[0] == 0
+    assert run("match", str(flipped))[0] == 0
+
+    code, exported, _ = run("bank", "export", "known", "--format", "jsonl")
+    assert code == 0 and len(exported.splitlines()) == 2
+    export_file = tmp_path / "known.jsonl"
+    export_file.write_text(exported)
+    assert run("bank", "create", "peer")[0] == 0
+    code, out, _ = run("bank", "import", "peer", str(export_file))
+    assert code == 0 and "imported 2" in out
+    code, out, _ = run("bank", "import", "peer", str(export_file))
+    assert code == 0 and "imported 0" in out and "skipped 2" in out
+
+
+def test_add_hash_contract(db: str) -> None:
+    run("bank", "create", "hashes", "--kind", "allow", "--threshold", "20")
+    code, out, _ = run("bank", "add-hash", "hashes", "--pdq", "AB" * 32)
+    assert code == 0 and out.strip().isdigit()
+    code, _, err = run("bank", "add-hash", "hashes", "--pdq", "12345")
+    assert code == 2 and "64 hex" in err
+    code, _, err = run("bank", "add-hash", "hashes", "--md5", "a" * 32, "--sha256", "b" * 64)
+    assert code == 2 and "exactly one" in err
+    code, _, err = run("bank", "add-hash", "nope", "--md5", "a" * 32)
+    assert code == 2 and "no bank named 'nope'" in err
+
+
+def test_errors_are_one_line(db: str, photos: Path, tmp_path: Path) -> None:
+    code, _, err = run("bank", "add", "missing", str(photos / "seedling.jpg"))
+    assert code == 2 and err.strip() == "error: no bank named 'missing'"
+    code, _, err = run("bank", "withdraw", "missing", "3")
+    assert code == 2 and "no bank named" in err
+    run("bank", "create", "b")
+    code, _, err = run("bank", "withdraw", "b", "999")
+    assert code == 2 and "no entry 999" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"signal_type,value\npdq,{'a' * 64}\npdq,nothex\n")
+    code, _, err = run("bank", "import", "b", str(bad))
+    assert code == 2 and "line 3" in err
+    assert run("bank", "export", "b")[1].splitlines()[1:] == []  # nothing was written
+    code, _, err = run("bank", "create", "bad name!")
+    assert code == 2 and "bank name" in err
+    code, _, err = run("bank", "create", "x", "--threshold", "99")
+    assert code == 2 and "threshold" in err
+
+
+def test_match_folder_reports_bad_files_and_goes_on(db: str, photos: Path) -> None:
+    (photos / "broken.jpg").write_bytes(to_bytes(synthetic_photo(1))[:300])
+    run("bank", "create", "b")
+    run("bank", "add", "b", str(photos / "seedling.jpg"))
+    code, out, err = run("match", str(photos), "--json")
+    assert code == 2  # an error wins over a match, as in grep
+    assert len(out.splitlines()) == 4 and "broken.jpg" in err
+    assert any(json.loads(line)["matches"] for line in out.splitlines())
+
+
+def test_unreachable_database_is_a_clean_error(tmp_path: Path) -> None:
+    code, _, err = run("bank", "list", "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert code == 2 and err.startswith("error: cannot open database")
+
+
+def test_default_database_is_sqlite_under_var(photos: Path) -> None:
+    assert run("bank", "create", "local")[0] == 0
+    assert Path("var/shieldwall.db").exists()
+    assert os.path.exists("var/shieldwall.db")
+
+
+def test_demo_runs_and_passes(tmp_path: Path) -> None:
+    code, out, _ = run("demo", "--db", f"sqlite:///{tmp_path}/demo.db")
+    assert "missed" not in out and "FALSE MATCH" not in out
+    assert code == 0
