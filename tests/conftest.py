@@ -55,6 +55,10 @@ def synthetic_photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Imag
         colour = rng.uniform(0, 255, 3)
         weight = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * radius**2))
         canvas += weight[..., None] * colour
+    for _ in range(40):  # sharp-edged shapes give PDQ the gradients it scores as quality
+        x0, y0 = rng.integers(0, width), rng.integers(0, height)
+        w, h = rng.integers(8, width // 3), rng.integers(8, height // 3)
+        canvas[y0 : y0 + h, x0 : x0 + w] = rng.uniform(0, 255, 3)
     canvas += rng.normal(0, 6, canvas.shape)
     return Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
 
