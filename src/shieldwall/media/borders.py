@@ -44,28 +44,29 @@ def trim_uniform_borders(pixels: RGBArray) -> tuple[RGBArray, tuple[int, int, in
 
 
 def _bar_depth(pixels: RGBArray, axis: int, from_end: bool) -> int:
-    """How many lines from one edge are bar: axis 0 walks rows (top/bottom), 1 walks columns."""
+    """How many lines from one edge are bar: axis 0 walks rows (top/bottom), 1 walks columns.
+
+    Lines are examined in blocks from the edge inwards, so a photo without bars costs one line."""
     oriented = pixels if axis == 0 else pixels.transpose(1, 0, 2)
     if from_end:
         oriented = oriented[::-1]
     size = oriented.shape[0]
-    lines: npt.NDArray[np.int16] = oriented[: int(size * MAX_TRIM_SHARE)].astype(np.int16)
-    if lines.shape[0] == 0:
-        return 0
-    colour = np.median(lines[0], axis=0)
-    close = np.all(np.abs(lines - colour) <= COLOUR_TOLERANCE, axis=2)
-    is_bar = close.mean(axis=1) >= BAR_SHARE
-    if not is_bar[0]:
-        return 0
+    limit = int(size * MAX_TRIM_SHARE)
+    colour = np.median(oriented[0], axis=0)
     max_gap = max(1, int(size * MAX_GAP_SHARE))
-    depth = 0
-    gap = 0
-    for index, bar in enumerate(is_bar):
-        if bar:
-            depth = index + 1
-            gap = 0
-        else:
-            gap += 1
-            if gap > max_gap:
-                break
+    depth = gap = 0
+    start = 0
+    block = 1  # the outermost line alone first: most photos stop there
+    while start < limit:
+        lines: npt.NDArray[np.int16] = oriented[start : min(start + block, limit)].astype(np.int16)
+        close = np.all(np.abs(lines - colour) <= COLOUR_TOLERANCE, axis=2)
+        for offset, bar in enumerate(close.mean(axis=1) >= BAR_SHARE):
+            if bar:
+                depth, gap = start + offset + 1, 0
+            else:
+                gap += 1
+                if gap > max_gap or depth == 0:
+                    return depth
+        start += len(lines)
+        block = 32
     return depth

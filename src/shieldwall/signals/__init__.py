@@ -2,7 +2,14 @@
 
 from shieldwall.signals.exact import md5_hex, sha256_hex
 from shieldwall.signals.image_signals import ImageSignals, compute_signals
-from shieldwall.signals.pdq import DIHEDRAL_NAMES, PDQ_MAX_SIDE, PdqHash, pdq_dihedral, pdq_hash
+from shieldwall.signals.pdq import (
+    DIHEDRAL_NAMES,
+    PDQ_MAX_SIDE,
+    PdqHash,
+    pdq_dihedral,
+    pdq_hash,
+    pdq_reference,
+)
 from shieldwall.signals.variants import DEFAULT_WINDOWS, CropWindow, crop_windows
 
 __all__ = [
@@ -17,5 +24,6 @@ __all__ = [
     "md5_hex",
     "pdq_dihedral",
     "pdq_hash",
+    "pdq_reference",
     "sha256_hex",
 ]

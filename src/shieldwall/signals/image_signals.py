@@ -1,7 +1,14 @@
 """From image bytes to every signal Shieldwall matches on, in one decode.
 
 The image is decoded at a bounded size (JPEG draft decoding: a 12 MP photo is never expanded to
-full size), its uniform borders are trimmed, and the pixels are dropped when this returns.
+full size) and dropped when this returns.
+
+- ``pdq``: PDQ of the whole image, as other systems hash it: stored as ``original``, shown by
+  ``shieldwall hash``, exported, and what hashes from outside are compared with.
+- When uniform borders (letterbox, screenshot bars) were trimmed, ``trimmed`` is PDQ of the image
+  inside them; both are kept on both sides, so a trim that goes wrong costs no recall.
+- The query side adds the eight rotations and mirror images of the (trimmed) image; the bank side
+  adds PDQ of crop windows of it, so cropped copies match.
 """
 
 from __future__ import annotations
@@ -18,48 +25,58 @@ from shieldwall.signals.pdq import (
     pdq_dihedral,
     pdq_hash,
 )
-from shieldwall.signals.variants import DEFAULT_WINDOWS, CropWindow, crop_windows
+from shieldwall.signals.variants import CropWindow, crop_windows
 
 
 @dataclass(frozen=True, slots=True)
 class ImageSignals:
-    """Signals of one image. ``pdq`` is of the border-trimmed image (the canonical hash);
-    ``untrimmed_pdq`` is set only when borders were trimmed, for lists hashed without trimming."""
+    """Signals of one image. ``trimmed_box`` is (left, top, right, bottom) as fractions of the
+    image, set when borders were trimmed; ``dihedral`` holds 8 forms when computed, else none."""
 
     md5: str
     sha256: str
     pdq: PdqHash
     width: int
     height: int
+    trimmed: PdqHash | None = None
     trimmed_box: tuple[float, float, float, float] | None = None
-    untrimmed_pdq: PdqHash | None = None
     dihedral: tuple[PdqHash, ...] = ()
     crops: tuple[tuple[str, PdqHash], ...] = ()
 
     def query_pdq(self) -> list[tuple[str, PdqHash]]:
-        """The PDQ hashes to look up for this image as a query: all dihedral forms if computed."""
-        hashes = list(zip(DIHEDRAL_NAMES, self.dihedral, strict=True)) or [("original", self.pdq)]
-        if self.untrimmed_pdq is not None:
-            hashes.append(("untrimmed", self.untrimmed_pdq))
-        return hashes
+        """Every PDQ hash a query looks up, named by what it is a hash of."""
+        hashes: list[tuple[str, PdqHash]] = [("original", self.pdq)]
+        if self.dihedral:
+            prefix = "trimmed:" if self.trimmed is not None else ""
+            hashes.extend(
+                (prefix + name, h) for name, h in zip(DIHEDRAL_NAMES, self.dihedral, strict=True)
+            )
+        elif self.trimmed is not None:
+            hashes.append(("trimmed", self.trimmed))
+        return _unique(hashes)
 
     def entry_signals(self) -> tuple[EntrySignal, ...]:
-        """What a bank stores for this image: exact digests, PDQ and its crop variants."""
-        signals = [
-            EntrySignal(SignalType.PDQ, self.pdq.hex, "original", self.pdq.quality),
+        """What a bank stores for this image: digests, PDQ (whole and trimmed), crop variants."""
+        pdq = [("original", self.pdq)]
+        if self.trimmed is not None:
+            pdq.append(("trimmed", self.trimmed))
+        pdq.extend(self.crops)
+        return (
             EntrySignal(SignalType.MD5, self.md5),
             EntrySignal(SignalType.SHA256, self.sha256),
-        ]
-        if self.untrimmed_pdq is not None:
-            signals.append(
-                EntrySignal(
-                    SignalType.PDQ, self.untrimmed_pdq.hex, "untrimmed", self.untrimmed_pdq.quality
-                )
-            )
-        signals.extend(
-            EntrySignal(SignalType.PDQ, crop.hex, name, crop.quality) for name, crop in self.crops
+            *(EntrySignal(SignalType.PDQ, h.hex, name, h.quality) for name, h in _unique(pdq)),
         )
-        return tuple(signals)
+
+
+def _unique(hashes: list[tuple[str, PdqHash]]) -> list[tuple[str, PdqHash]]:
+    """Drop repeated hash values (a symmetric image's forms coincide), keeping the first name."""
+    seen: set[str] = set()
+    out = []
+    for name, h in hashes:
+        if h.hex not in seen:
+            seen.add(h.hex)
+            out.append((name, h))
+    return out
 
 
 def compute_signals(
@@ -72,35 +89,22 @@ def compute_signals(
     """Hash ``data``. ``dihedral`` adds the 8 rotations/flips (query side); ``crops`` adds PDQ of
     those windows of the trimmed image (bank side). Raises DecodeError for bad input."""
     image = decode_image(data, limits, max_side=PDQ_MAX_SIDE)
-    pixels, box = trim_uniform_borders(image.pixels)
+    pixels, (left, top, right, bottom) = trim_uniform_borders(image.pixels)
     was_trimmed = pixels.shape != image.pixels.shape
-    if dihedral:
-        forms = pdq_dihedral(pixels)
-        primary = forms[0]
-    else:
-        forms = ()
-        primary = pdq_hash(pixels)
-    left, top, right, bottom = box
+    forms = pdq_dihedral(pixels) if dihedral else ()
+    whole = pdq_hash(image.pixels) if was_trimmed or not forms else forms[0]
     return ImageSignals(
         md5=md5_hex(data),
         sha256=sha256_hex(data),
-        pdq=primary,
+        pdq=whole,
         width=image.original_size[0],
         height=image.original_size[1],
+        trimmed=(forms[0] if forms else pdq_hash(pixels)) if was_trimmed else None,
         trimmed_box=(
-            (
-                left / image.width,
-                top / image.height,
-                right / image.width,
-                bottom / image.height,
-            )
+            (left / image.width, top / image.height, right / image.width, bottom / image.height)
             if was_trimmed
             else None
         ),
-        untrimmed_pdq=pdq_hash(image.pixels) if was_trimmed else None,
         dihedral=forms,
         crops=tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, crops)),
     )
-
-
-__all__ = ["DEFAULT_WINDOWS", "ImageSignals", "compute_signals"]
