@@ -16,6 +16,7 @@ from shieldwall.media import copies, decode_image, trim_uniform_borders
 from shieldwall.signals import (
     DEFAULT_WINDOWS,
     DIHEDRAL_NAMES,
+    SHARED_REGIONS,
     PdqHash,
     compute_signals,
     pdq_dihedral,
@@ -103,7 +104,9 @@ def test_compute_signals_bank_and_query_side(samples: dict[str, bytes]) -> None:
     assert len(bank.crops) == len(DEFAULT_WINDOWS) == 18
     stored = bank.entry_signals()
     assert [s.signal.value for s in stored[:3]] == ["md5", "sha256", "pdq"]
-    assert stored[2].variant == "original" and len(stored) == 3 + len(DEFAULT_WINDOWS)
+    assert stored[2].variant == "original"
+    assert [s.variant for s in stored[3:5]] == ["upper", "lower"]
+    assert len(stored) == 3 + len(SHARED_REGIONS) + len(DEFAULT_WINDOWS)
     query = compute_signals(data, dihedral=True)
     names = [name for name, _ in query.query_pdq()]
     assert names[0] == "original" and len(names) >= 5  # repeated forms of symmetric images drop
@@ -121,4 +124,6 @@ def test_letterboxed_image_keeps_whole_and_trimmed_hashes() -> None:
     assert [s.variant for s in bank.entry_signals() if s.signal.value == "pdq"] == [
         "original",
         "trimmed",
+        "upper",
+        "lower",
     ]

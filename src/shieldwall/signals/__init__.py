@@ -10,12 +10,18 @@ from shieldwall.signals.pdq import (
     pdq_hash,
     pdq_reference,
 )
-from shieldwall.signals.variants import DEFAULT_WINDOWS, CropWindow, crop_windows
+from shieldwall.signals.variants import (
+    DEFAULT_WINDOWS,
+    SHARED_REGIONS,
+    CropWindow,
+    crop_windows,
+)
 
 __all__ = [
     "DEFAULT_WINDOWS",
     "DIHEDRAL_NAMES",
     "PDQ_MAX_SIDE",
+    "SHARED_REGIONS",
     "CropWindow",
     "ImageSignals",
     "PdqHash",

@@ -8,7 +8,8 @@ full size) and dropped when this returns.
 - When uniform borders (letterbox, screenshot bars) were trimmed, ``trimmed`` is PDQ of the image
   inside them; both are kept on both sides, so a trim that goes wrong costs no recall.
 - The query side adds the eight rotations and mirror images of the (trimmed) image; the bank side
-  adds PDQ of crop windows of it, so cropped copies match.
+  adds PDQ of crop windows of it, so cropped copies match; both sides add PDQ of the shared
+  regions (upper and lower three quarters), so a caption across one end does not hide the image.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from shieldwall.signals.pdq import (
     pdq_dihedral,
     pdq_hash,
 )
-from shieldwall.signals.variants import CropWindow, crop_windows
+from shieldwall.signals.variants import SHARED_REGIONS, CropWindow, crop_windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class ImageSignals:
     trimmed: PdqHash | None = None
     trimmed_box: tuple[float, float, float, float] | None = None
     dihedral: tuple[PdqHash, ...] = ()
+    regions: tuple[tuple[str, PdqHash], ...] = ()
     crops: tuple[tuple[str, PdqHash], ...] = ()
 
     def query_pdq(self) -> list[tuple[str, PdqHash]]:
@@ -53,6 +55,7 @@ class ImageSignals:
             )
         elif self.trimmed is not None:
             hashes.append(("trimmed", self.trimmed))
+        hashes.extend(self.regions)
         return _unique(hashes)
 
     def entry_signals(self) -> tuple[EntrySignal, ...]:
@@ -60,6 +63,7 @@ class ImageSignals:
         pdq = [("original", self.pdq)]
         if self.trimmed is not None:
             pdq.append(("trimmed", self.trimmed))
+        pdq.extend(self.regions)
         pdq.extend(self.crops)
         return (
             EntrySignal(SignalType.MD5, self.md5),
@@ -85,6 +89,7 @@ def compute_signals(
     *,
     dihedral: bool = False,
     crops: tuple[CropWindow, ...] = (),
+    regions: tuple[CropWindow, ...] = SHARED_REGIONS,
 ) -> ImageSignals:
     """Hash ``data``. ``dihedral`` adds the 8 rotations/flips (query side); ``crops`` adds PDQ of
     those windows of the trimmed image (bank side). Raises DecodeError for bad input."""
@@ -106,5 +111,6 @@ def compute_signals(
             else None
         ),
         dihedral=forms,
+        regions=tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, regions)),
         crops=tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, crops)),
     )
