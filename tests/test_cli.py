@@ -178,3 +178,28 @@ def test_demo_runs_and_passes(tmp_path: Path) -> None:
     code, out, _ = run("demo", "--db", f"sqlite:///{tmp_path}/demo.db")
     assert "missed" not in out and "FALSE MATCH" not in out
     assert code == 0
+
+
+def test_flat_image_is_banked_with_a_warning(db: str, tmp_path: Path) -> None:
+    from PIL import Image
+
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (200, 150), (90, 90, 90)).save(flat)
+    run("bank", "create", "b")
+    code, out, err = run("bank", "add", "b", str(flat))
+    assert code == 0 and out.strip().split("\t")[0].isdigit()
+    assert "quality" in err and "only exact copies" in err
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shieldwall.adapters.cli import files
+
+    with files.progress(100, "x") as bar:
+        assert bar is None  # under the test runner stderr is not a terminal
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    with files.progress(100, "x") as bar:
+        assert bar is not None
+        files.advance(bar)
+        assert bar.tasks[0].completed == 1
+    with files.progress(1, "x") as bar:
+        assert bar is None  # one file is not worth a bar

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shieldwall import __version__
 from shieldwall.adapters.cli import files
 from shieldwall.adapters.cli.demo import run_demo
-from shieldwall.domain import BankKind, ShieldwallError, SignalType
+from shieldwall.domain import MIN_PDQ_QUALITY, BankKind, ShieldwallError, SignalType
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
 from shieldwall.settings import Settings
@@ -236,6 +236,14 @@ def bank_add(
                 failed = True
             else:
                 typer.echo(f"{entry.id}\t{path}")
+                quality = next(
+                    (s.quality for s in entry.signals if s.signal is SignalType.PDQ), None
+                )
+                if quality is not None and quality < MIN_PDQ_QUALITY:
+                    sys.stderr.write(
+                        f"warning: {path}: PDQ quality {quality} is under {MIN_PDQ_QUALITY} "
+                        "(too flat to match reliably): only exact copies will match\n"
+                    )
             files.advance(bar)
     if failed:
         raise typer.Exit(EXIT_ERROR)
