@@ -24,9 +24,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# Benchmarks read the photo corpus from ../shared/data/photos (or SHIELDWALL_BENCH_PHOTOS).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/hashing_speed.py
+	$(BIN)/python bench/robustness.py
+	OMP_NUM_THREADS=1 $(BIN)/python bench/lookup.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

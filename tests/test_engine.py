@@ -93,7 +93,9 @@ def test_add_and_withdraw_take_effect_on_the_next_match(
     assert runtime.scanner.scan(copy).matches == []
     entry = runtime.curator.add_image("fresh", data, "test")
     assert list(pdq_entries(runtime, copy)) == [entry.id]
+    assert runtime.matcher.size("fresh") == sum(s.signal is SignalType.PDQ for s in entry.signals)
     runtime.curator.withdraw("fresh", entry.id)
+    assert runtime.matcher.size("fresh") == 0
     assert runtime.scanner.scan(copy).matches == []
     assert runtime.scanner.scan(data).matches == []  # exact digests are withdrawn too
     # A second process building from storage agrees.
@@ -202,3 +204,10 @@ def test_plain_hash_list_imports_one_entry_per_row(runtime: Runtime) -> None:
     text = f"signal_type,value\npdq,{'a' * 64}\nmd5,{'b' * 32}\n"
     assert runtime.curator.import_text("b", text, BankFileFormat.CSV, "list").added == 2
     assert [e.added_by for e in runtime.store.iter_entries("b")] == ["list", "list"]
+    # A listed PDQ has no quality score; it is trusted and matched, here and after a restart.
+    from shieldwall.engine import QueryHashes
+
+    query = QueryHashes(pdq=[("original", "a" * 64)], md5="b" * 32)
+    assert [m.signal for m in runtime.matcher.match(query)] == [SignalType.PDQ, SignalType.MD5]
+    runtime.matcher.load()
+    assert len(runtime.matcher.match(query)) == 2

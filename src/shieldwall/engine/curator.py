@@ -95,21 +95,22 @@ class Curator:
     ) -> Entry:
         """Bank a hash computed elsewhere (a victim's device, a partner's list)."""
         clean = normalise_hash(signal, value)
-        quality = 100 if signal is SignalType.PDQ else None  # quality unknown: trust the sender
         bank = self._store.get_bank(bank_name)
-        new = NewEntry((EntrySignal(signal, clean, "original", quality),), added_by, note, case_ref)
+        # Quality unknown (None): the sender vouched for the hash, so it is matched.
+        new = NewEntry((EntrySignal(signal, clean, "original", None),), added_by, note, case_ref)
         return self._add(bank, [new])[0]
 
     def withdraw(self, bank_name: str, entry_id: int) -> Entry:
         """Stop an entry matching. Effective for every match that starts after this returns."""
+        bank = self._store.get_bank(bank_name)
         entry = self._store.set_status(bank_name, entry_id, EntryStatus.WITHDRAWN)
-        self._matcher.entries_removed(self._store.get_bank(bank_name), [entry.id])
+        self._matcher.entries_removed(bank, [entry])
         return entry
 
     def reinstate(self, bank_name: str, entry_id: int) -> Entry:
-        entry = self._store.set_status(bank_name, entry_id, EntryStatus.ACTIVE)
         bank = self._store.get_bank(bank_name)
-        self._matcher.entries_removed(bank, [entry.id])  # never index an entry twice
+        entry = self._store.set_status(bank_name, entry_id, EntryStatus.ACTIVE)
+        self._matcher.entries_removed(bank, [entry])  # never index an entry twice
         self._matcher.entries_added(bank, [entry])
         return entry
 

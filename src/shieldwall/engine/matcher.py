@@ -70,21 +70,24 @@ class _BankIndex:
         hexes: list[str] = []
         for signal in signals:
             if signal.signal is SignalType.PDQ:
-                if (signal.quality or 0) >= MIN_PDQ_QUALITY:
+                # Quality unknown (a hash from a list or a partner): trust the sender.
+                if signal.quality is None or signal.quality >= MIN_PDQ_QUALITY:
                     ids.append(signal.entry_id)
                     hexes.append(signal.value)
             else:
                 self.exact[signal.signal][signal.value].add(signal.entry_id)
         return np.array(ids, dtype=np.int64), codes_from_hex(hexes)
 
-    def remove(self, entry_ids: Iterable[int]) -> None:
-        gone = set(entry_ids)
-        self.pdq.remove(gone)
-        for table in self.exact.values():
-            for value in [v for v, owners in table.items() if owners & gone]:
-                table[value] -= gone
-                if not table[value]:
-                    del table[value]
+    def remove(self, entries: Iterable[Entry]) -> None:
+        entries = list(entries)
+        self.pdq.remove(entry.id for entry in entries)
+        for entry in entries:
+            for signal in entry.signals:
+                owners = self.exact.get(signal.signal, {}).get(signal.value)
+                if owners is not None:
+                    owners.discard(entry.id)
+                    if not owners:
+                        del self.exact[signal.signal][signal.value]
 
     def match(self, query: QueryHashes) -> list[Match]:
         found: dict[tuple[int, SignalType], int] = {}
@@ -140,10 +143,10 @@ class Matcher:
             for s in entry.signals
         )
 
-    def entries_removed(self, bank: Bank, entry_ids: Iterable[int]) -> None:
+    def entries_removed(self, bank: Bank, entries: Iterable[Entry]) -> None:
         index = self._banks.get(bank.name)
         if index is not None:
-            index.remove(entry_ids)
+            index.remove(entries)
 
     def size(self, bank_name: str) -> int:
         """Live PDQ codes indexed for the bank."""
