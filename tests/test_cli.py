@@ -203,3 +203,14 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         assert bar.tasks[0].completed == 1
     with files.progress(1, "x") as bar:
         assert bar is None  # one file is not worth a bar
+
+
+def test_bank_update(db: str, photos: Path) -> None:
+    run("bank", "create", "b")
+    run("bank", "add", "b", str(photos / "seedling.jpg"))
+    assert run("match", str(photos / "seedling.jpg"))[0] == 1
+    code, out, _ = run("bank", "update", "b", "--disable", "--threshold", "10")
+    assert code == 0 and "threshold 10, disabled" in out
+    assert run("match", str(photos / "seedling.jpg"))[0] == 0
+    assert run("bank", "update", "b")[0] == 2
+    assert "threshold" in run("bank", "update", "b", "--threshold", "70")[2]

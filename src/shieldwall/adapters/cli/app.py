@@ -189,6 +189,26 @@ def bank_create(
     typer.echo(f"created bank {bank.name} (kind {bank.kind.value}, threshold {bank.pdq_threshold})")
 
 
+@bank_app.command("update")
+def bank_update(
+    name: str,
+    threshold: Annotated[
+        int | None, typer.Option(help="New PDQ distance (0-63) that counts as a match.")
+    ] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enable/--disable", help="Match against this bank or not.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a bank's threshold or switch it on or off (effective for the next match)."""
+    if threshold is None and enabled is None:
+        raise fail("nothing to change: give --threshold, --enable or --disable")
+    with runtime(db, load_index=False) as rt:
+        bank = rt.curator.update_bank(name, enabled=enabled, pdq_threshold=threshold)
+    state = "enabled" if bank.enabled else "disabled"
+    typer.echo(f"bank {bank.name}: threshold {bank.pdq_threshold}, {state}")
+
+
 @bank_app.command("list")
 def bank_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List banks with their entry counts."""
