@@ -6,7 +6,9 @@ For a sample of corpus photos, PDQ distances between:
 - an image and its re-encoded copy (JPEG q50, then Telegram), per path;
 - an image and its mirrored or rotated copy, taking the best of the eight dihedral forms:
   reference ``compute_dihedral`` (DCT sign flips) against ours;
-- unrelated photos (neighbours in the corpus), per path.
+- unrelated photos (neighbours in the corpus), per path;
+- a 90% window and the same window moved by 0.5%, 1% and 2% of the image along both axes (ours):
+  how far a crop must line up with a banked crop window to match.
 
     .venv/bin/python bench/pdq_paths.py [--step 4]
 """
@@ -56,10 +58,11 @@ def main() -> None:
         full = np.asarray(image)
         stored = copies.encode_jpeg(image, 92)
         reference_full = pdq_reference(full).hex
+        pixels = small(stored)
         started = time.process_time()
-        reference_512 = pdq_reference(small(stored)).hex
+        reference_512 = pdq_reference(pixels).hex
         cpu["reference 512 px, 1 form"].append(time.process_time() - started)
-        ours = pdq_hash(small(stored)).hex
+        ours = pdq_hash(pixels).hex
         add("vs full-size reference: reference on 512 px", distance(reference_full, reference_512))
         add("vs full-size reference: ours", distance(reference_full, ours))
         reencoded = small(copies.telegram_reencode(copies.jpeg_quality(50)(image)))
@@ -78,6 +81,13 @@ def main() -> None:
             forms = pdq_dihedral(copy)
             cpu["ours, 8 forms"].append(time.process_time() - started)
             add(f"{name} copy: ours", min(distance(ours, h.hex) for h in forms))
+        height, width = pixels.shape[:2]
+        keep_h, keep_w = int(height * 0.9), int(width * 0.9)
+        window = pdq_hash(pixels[:keep_h, :keep_w]).hex
+        for shift in (0.005, 0.01, 0.02):
+            dy, dx = round(height * shift), round(width * shift)
+            moved = pdq_hash(pixels[dy : dy + keep_h, dx : dx + keep_w]).hex
+            add(f"90% window moved by {shift:.1%}: ours", distance(window, moved))
         if previous is not None:
             add("unrelated photos: reference 512 px", distance(reference_512, previous[0]))
             add("unrelated photos: ours", distance(ours, previous[1]))
