@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -139,34 +139,60 @@ class BankStore:
     # -- entries ---------------------------------------------------------------------------------
 
     def add_entries(self, bank_name: str, entries: Sequence[NewEntry]) -> list[Entry]:
-        """Add all entries in one transaction: either every one is stored or none is."""
+        """Add all entries in one transaction: either every one is stored or none is.
+
+        Bulk statements (one INSERT ... RETURNING for the entries, one for their signals): an
+        import of 20,000 entries of 21 signals takes seconds, where ORM objects took minutes."""
+        if not entries:
+            self.get_bank(bank_name)  # still report an unknown bank
+            return []
         now = _now()
-        with self._sessions() as session:
-            bank = self._bank_row(session, bank_name)
-            rows = [
-                EntryRow(
-                    bank_id=bank.id,
-                    status=new.status.value,
-                    case_ref=new.case_ref,
-                    note=new.note,
-                    added_by=new.added_by,
-                    added_at=now,
-                    updated_at=now,
-                    signals=[
-                        SignalRow(
-                            signal_type=s.signal.value,
-                            value=s.value,
-                            variant=s.variant,
-                            quality=s.quality,
-                        )
-                        for s in new.signals
-                    ],
-                )
-                for new in entries
-            ]
-            session.add_all(rows)
-            session.commit()
-            return [_entry(row) for row in rows]
+        with self.engine.begin() as connection:
+            bank_id = connection.scalar(select(BankRow.id).where(BankRow.name == bank_name))
+            if bank_id is None:
+                raise BankNotFoundError(f"no bank named {bank_name!r}")
+            ids = connection.scalars(
+                insert(EntryRow).returning(EntryRow.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "bank_id": bank_id,
+                        "status": new.status.value,
+                        "case_ref": new.case_ref,
+                        "note": new.note,
+                        "added_by": new.added_by,
+                        "added_at": now,
+                        "updated_at": now,
+                    }
+                    for new in entries
+                ],
+            ).all()
+            connection.execute(
+                insert(SignalRow),
+                [
+                    {
+                        "entry_id": entry_id,
+                        "signal_type": s.signal.value,
+                        "value": s.value,
+                        "variant": s.variant,
+                        "quality": s.quality,
+                    }
+                    for entry_id, new in zip(ids, entries, strict=True)
+                    for s in new.signals
+                ],
+            )
+        return [
+            Entry(
+                id=entry_id,
+                bank_id=bank_id,
+                status=new.status,
+                signals=new.signals,
+                added_by=new.added_by,
+                added_at=now,
+                note=new.note,
+                case_ref=new.case_ref,
+            )
+            for entry_id, new in zip(ids, entries, strict=True)
+        ]
 
     def get_entry(self, bank_name: str, entry_id: int) -> Entry:
         with self._sessions() as session:
