@@ -85,7 +85,8 @@ def test_entries_round_trip_and_status(runtime: Runtime) -> None:
     store.set_status("b", added[0].id, EntryStatus.WITHDRAWN)
     assert [s.entry_id for s in store.active_signals(store.get_bank("b").id)] == [added[1].id] * 2
     assert store.count_entries("b")[EntryStatus.WITHDRAWN] == 1
-    assert store.entries_with_signal("b", SignalType.PDQ, PDQ) == [added[0].id]
+    assert store.existing_values("b", SignalType.PDQ, [PDQ, "1" * 64, PDQ]) == {PDQ}
+    assert store.existing_values("b", SignalType.MD5, []) == set()
     with pytest.raises(EntryNotFoundError):
         store.get_entry("b", 10_000)
 

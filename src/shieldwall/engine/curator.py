@@ -124,14 +124,19 @@ class Curator:
         are skipped, so importing the same file twice adds nothing the second time."""
         bank = self._store.get_bank(bank_name)
         entries = read_entries(text, fmt, added_by)
+        keys = [_identity(entry.signals) for entry in entries]
+        seen: set[tuple[SignalType, str]] = {
+            (signal, value)
+            for signal in SignalType
+            for value in self._store.existing_values(
+                bank_name, signal, (v for s, v in keys if s is signal)
+            )
+        }
         fresh: list[NewEntry] = []
-        seen: set[tuple[SignalType, str]] = set()
-        for entry in entries:
-            key = _identity(entry.signals)
-            if key in seen or self._store.entries_with_signal(bank_name, *key):
-                continue
-            seen.add(key)
-            fresh.append(entry)
+        for key, entry in zip(keys, entries, strict=True):
+            if key not in seen:
+                seen.add(key)
+                fresh.append(entry)
         if fresh:
             self._add(bank, fresh)
         return ImportResult(added=len(fresh), skipped=len(entries) - len(fresh))

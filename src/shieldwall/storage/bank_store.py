@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +29,8 @@ from shieldwall.storage.schema import BankRow, EntryRow, SignalRow
 
 #: Entries read per round trip when streaming a whole bank (export, index build).
 PAGE_SIZE = 2_000
+#: Values per IN (...) list: under SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,22 +240,27 @@ class BankStore:
             for entry_id, signal, value, quality in connection.execute(query):
                 yield StoredSignal(entry_id, SignalType(signal), value, quality)
 
-    def entries_with_signal(self, bank_name: str, signal: SignalType, value: str) -> list[int]:
-        """Ids of the bank's entries (any status) holding this exact signal value."""
+    def existing_values(
+        self, bank_name: str, signal: SignalType, values: Iterable[str]
+    ) -> set[str]:
+        """Which of ``values`` the bank already holds as this signal (any entry status)."""
+        wanted = list(dict.fromkeys(values))
+        found: set[str] = set()
         with self._sessions() as session:
             bank = self._bank_row(session, bank_name)
-            return list(
-                session.scalars(
-                    select(EntryRow.id)
-                    .join(SignalRow, SignalRow.entry_id == EntryRow.id)
-                    .where(
-                        EntryRow.bank_id == bank.id,
-                        SignalRow.signal_type == signal.value,
-                        SignalRow.value == value,
+            for start in range(0, len(wanted), IN_CHUNK):
+                found.update(
+                    session.scalars(
+                        select(SignalRow.value)
+                        .join(EntryRow, EntryRow.id == SignalRow.entry_id)
+                        .where(
+                            EntryRow.bank_id == bank.id,
+                            SignalRow.signal_type == signal.value,
+                            SignalRow.value.in_(wanted[start : start + IN_CHUNK]),
+                        )
                     )
-                    .distinct()
                 )
-            )
+        return found
 
     def count_entries(self, bank_name: str) -> dict[EntryStatus, int]:
         with self._sessions() as session:
