@@ -214,3 +214,24 @@ def test_bank_update(db: str, photos: Path) -> None:
     assert run("match", str(photos / "seedling.jpg"))[0] == 0
     assert run("bank", "update", "b")[0] == 2
     assert "threshold" in run("bank", "update", "b", "--threshold", "70")[2]
+
+
+def test_bad_settings_and_urls_are_clean_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHIELDWALL_MAX_IMAGE_BYTES", "lots")
+    code, _, err = run("hash", str(tmp_path))
+    assert code == 2 and "SHIELDWALL_MAX_IMAGE_BYTES" in err
+    monkeypatch.delenv("SHIELDWALL_MAX_IMAGE_BYTES")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("hash", str(empty))
+    assert code == 2 and "no image files" in err
+    code, _, err = run("bank", "list", "--db", "nosuchdriver://x")
+    assert code == 2 and err.startswith("error: cannot open database")
+    code, _, err = run("bank", "list", "--db", "postgresql://user:s3cret@127.0.0.1:1/none")
+    assert code == 2 and "s3cret" not in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run("bank", "list", "--db", f"sqlite:///{blocker}/sub/x.db")
+    assert code == 2 and err.startswith("error: cannot open database")

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from shieldwall import __version__
 from shieldwall.adapters.cli import files
@@ -53,10 +55,28 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SHIELDWALL_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"invalid setting: {problems}") from None
+
+
+def _safe_url(url: str) -> str:
+    """The URL as it may be shown: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
 @contextmanager
 def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
     """Open the database for one command; typed errors become one line on stderr and exit 2."""
-    settings = Settings()
+    settings = load_settings()
     url = db or settings.database_url
     try:
         opened = open_runtime(
@@ -65,12 +85,15 @@ def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
             load_index=load_index,
             crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
         )
-    except SQLAlchemyError as exc:
-        raise fail(f"cannot open database {url!r}: {exc.__class__.__name__}: {exc}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
+        raise fail(f"cannot open database {_safe_url(url)}: {reason}") from None
     try:
         yield opened
     except ShieldwallError as exc:
         raise fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     finally:
         opened.close()
 
@@ -86,9 +109,9 @@ def hash_files(paths: FilesArgument, as_json: JsonOption = False) -> None:
     """Print PDQ (with quality), MD5 and SHA-256 of each image."""
     from shieldwall.signals import compute_signals
 
-    limits = Settings().decode_limits()
+    limits = load_settings().decode_limits()
     failed = False
-    targets = files.expand(paths)
+    targets = _targets(paths)
     with files.progress(len(targets), "hashing") as bar:
         for path in targets:
             try:
@@ -117,7 +140,7 @@ def hash_files(paths: FilesArgument, as_json: JsonOption = False) -> None:
 def match(paths: FilesArgument, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Match images against every enabled bank. Exit 0: no match, 1: a match, 2: an error."""
     matched = failed = False
-    targets = files.expand(paths)
+    targets = _targets(paths)
     with runtime(db) as rt, files.progress(len(targets), "matching") as bar:
         for path in targets:
             try:
@@ -245,7 +268,7 @@ def bank_add(
 ) -> None:
     """Hash images into a bank (the images are not stored); print one entry id per file."""
     failed = False
-    targets = files.expand(paths)
+    targets = _targets(paths)
     with runtime(db, load_index=False) as rt, files.progress(len(targets), "banking") as bar:
         rt.store.get_bank(name)  # an unknown bank fails once, before any file is read
         for path in targets:
@@ -340,6 +363,13 @@ def bank_import(
     typer.echo(
         f"imported {result.added} entries into {name}, skipped {result.skipped} already there"
     )
+
+
+def _targets(paths: list[Path]) -> list[Path]:
+    targets = files.expand(paths)
+    if not targets:
+        raise fail("no image files in " + ", ".join(str(p) for p in paths))
+    return targets
 
 
 def _reason(exc: BaseException) -> str:

@@ -18,7 +18,8 @@ stderr = Console(stderr=True)
 
 
 def expand(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders replaced by the image files under them, sorted."""
+    """Files as given; folders replaced by the image files under them, sorted. An empty result
+    (only empty folders) is the caller's to refuse."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
