@@ -204,11 +204,6 @@ class MultiIndexHash:
     def __len__(self) -> int:
         return self._live
 
-    @property
-    def rows(self) -> int:
-        """Rows held, dead ones included (they go at the next rebuild)."""
-        return len(self._ids)
-
     def nbytes(self) -> int:
         """Memory held by the arrays (what 'bytes per hash' counts)."""
         return int(
