@@ -113,6 +113,9 @@ def test_bank_workflow(db: str, photos: Path, tmp_path: Path, samples: dict[str,
 
     code, exported, _ = run("bank", "export", "known", "--format", "jsonl")
     assert code == 0 and len(exported.splitlines()) == 2
+    code, slim, _ = run("bank", "export", "known", "--no-variants")
+    assert code == 0
+    assert [row.split(",")[3] for row in slim.splitlines()[1:]] == ["original"] * 6
     export_file = tmp_path / "known.jsonl"
     export_file.write_text(exported)
     assert run("bank", "create", "peer")[0] == 0

@@ -7,8 +7,8 @@ is rebuilt from storage at the next start).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from shieldwall.domain import (
@@ -114,8 +114,18 @@ class Curator:
         self._matcher.entries_added(bank, [entry])
         return entry
 
-    def export(self, bank_name: str, out: TextIO, fmt: BankFileFormat) -> int:
-        return write_entries(self._store.iter_entries(bank_name), out, fmt)
+    def export(
+        self, bank_name: str, out: TextIO, fmt: BankFileFormat, *, variants: bool = True
+    ) -> int:
+        """Write the bank's entries; without ``variants`` only each entry's ``original`` hashes
+        (what a partner hashing whole images, e.g. a StopNCII-style list, can use)."""
+        entries: Iterable[Entry] = self._store.iter_entries(bank_name)
+        if not variants:
+            entries = (
+                replace(e, signals=tuple(s for s in e.signals if s.variant == "original"))
+                for e in entries
+            )
+        return write_entries(entries, out, fmt)
 
     def import_text(
         self, bank_name: str, text: str, fmt: BankFileFormat, added_by: str

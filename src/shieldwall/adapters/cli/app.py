@@ -331,11 +331,18 @@ def bank_export(
     fmt: Annotated[
         BankFileFormat, typer.Option("--format", help="File format.")
     ] = BankFileFormat.CSV,
+    variants: Annotated[
+        bool,
+        typer.Option(
+            "--variants/--no-variants",
+            help="Include crop and region hashes, or only each image's whole-image hashes.",
+        ),
+    ] = True,
     db: DbOption = None,
 ) -> None:
     """Write the bank's entries (hashes and metadata only) to stdout."""
     with runtime(db, load_index=False) as rt:
-        rt.curator.export(name, sys.stdout, fmt)
+        rt.curator.export(name, sys.stdout, fmt, variants=variants)
 
 
 @bank_app.command("import")
