@@ -139,10 +139,13 @@ def _normalise(image: Image.Image, max_side: int | None) -> DecodedImage:
         upright = ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block must not lose an otherwise valid image
         upright = image
-    rgb = _to_rgb(upright)
-    if max_side is not None and max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    try:
+        rgb = _to_rgb(upright)
+        if max_side is not None and max(rgb.size) > max_side:
+            rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    except Exception as exc:  # an exotic mode or a lazy decoder failing late: refuse, never crash
+        raise DecodeError(DecodeFailure.CORRUPT, f"cannot convert to RGB: {exc}") from None
     return DecodedImage(pixels=pixels, original_size=original_size, format=fmt)
 
 
