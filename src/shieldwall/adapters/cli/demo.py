@@ -20,7 +20,7 @@ from shieldwall.engine import open_runtime
 from shieldwall.media import copies
 
 DEMO_EDITS = {
-    "re-encoded (Telegram)": lambda image: image,
+    "re-encoded": lambda image: image,
     "flipped": copies.flip_horizontal,
     "rotated 90°": copies.rotate90,
     "letterboxed": copies.letterbox,
@@ -52,17 +52,20 @@ def run_demo(database_url: str, console: Console | None = None) -> bool:
             entry_of[name] = runtime.curator.add_image("demo-known", data, "demo").id
         console.print(
             f"Banked {len(banked)} sample photos in 'demo-known' ({database_url}); "
-            f"'{held_out[0]}' is held out as an unrelated photo. No image is stored, only hashes."
+            f"'{held_out[0]}' is held out as an unrelated photo. No image is stored, only hashes. "
+            "Each copy below is edited, then re-encoded as Telegram does (1280 px, JPEG q80); "
+            "d is the PDQ distance to the banked original, in bits of 256."
         )
         table = Table(title="Edited copies matched against the bank (PDQ threshold 31)")
-        table.add_column("photo")
-        for edit in DEMO_EDITS:
-            table.add_column(edit, justify="center")
+        table.add_column("copy")
+        for name, _ in samples:
+            label = name.removesuffix(".jpg").replace("-", " ")  # wraps instead of truncating
+            table.add_column(label if name in entry_of else f"{label} (not banked)")
+        originals = {name: Image.open(io.BytesIO(data)).convert("RGB") for name, data in samples}
         all_good = True
-        for name, data in samples:
-            original = Image.open(io.BytesIO(data)).convert("RGB")
+        for edit_name, make_copy in DEMO_EDITS.items():
             cells = []
-            for make_copy in DEMO_EDITS.values():
+            for name, original in originals.items():
                 copy = copies.telegram_reencode(make_copy(original))
                 matches = runtime.scanner.scan(copy).matches
                 pdq = [m for m in matches if m.signal is SignalType.PDQ]
@@ -75,7 +78,7 @@ def run_demo(database_url: str, console: Console | None = None) -> bool:
                     good = bool(hit) and len(pdq) == len(hit)
                     cells.append(f"[green]d={hit[0].distance}[/]" if good else "[red]missed[/]")
                 all_good = all_good and good
-            table.add_row(name + ("" if name in entry_of else " (not banked)"), *cells)
+            table.add_row(edit_name, *cells)
         console.print(table)
         console.print(
             "All copies matched, nothing else did." if all_good else "[red]Demo failed.[/]"
