@@ -211,3 +211,42 @@ def test_plain_hash_list_imports_one_entry_per_row(runtime: Runtime) -> None:
     assert [m.signal for m in runtime.matcher.match(query)] == [SignalType.PDQ, SignalType.MD5]
     runtime.matcher.load()
     assert len(runtime.matcher.match(query)) == 2
+
+
+def test_matching_from_threads_while_banks_change(runtime: Runtime) -> None:
+    """Searches in several threads while another adds and withdraws: no error, and the end state
+    matches exactly what storage says."""
+    import threading
+
+    import numpy as np
+
+    from shieldwall.engine import QueryHashes
+
+    runtime.curator.create_bank("busy")
+    rng = np.random.default_rng(5)
+    values = [rng.bytes(32).hex() for _ in range(120)]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def searcher() -> None:
+        try:
+            while not done.is_set():
+                for value in values[:20]:
+                    runtime.matcher.match(QueryHashes(pdq=[("original", value)]))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    added = [runtime.curator.add_hash("busy", SignalType.PDQ, v, "t").id for v in values]
+    for entry_id in added[::3]:
+        runtime.curator.withdraw("busy", entry_id)
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    withdrawn = set(added[::3])
+    for entry_id, value in zip(added, values, strict=True):
+        found = [m.entry_id for m in runtime.matcher.match(QueryHashes(pdq=[("original", value)]))]
+        assert found == ([] if entry_id in withdrawn else [entry_id])

@@ -3,10 +3,15 @@
 Each bank has a PdqIndex (exact range search at the bank's own threshold) and exact dictionaries for
 MD5 and SHA-256. The Curator tells the Matcher about every change it commits, so an added or
 withdrawn entry affects the very next match; a new process builds everything from storage.
+
+One lock guards the indexes, so a service may match from many threads while the Curator changes
+banks: FAISS is not safe for a search during an add, and a compaction swaps layers. Matching holds
+it for the lookup only (~0.3 ms at 1M codes), hashing happens outside it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -109,46 +114,55 @@ class Matcher:
     def __init__(self, store: BankStore) -> None:
         self._store = store
         self._banks: dict[str, _BankIndex] = {}
+        self._lock = threading.Lock()
 
     def load(self) -> None:
         """Build every bank's index from storage (start-up)."""
-        self._banks = {
+        banks = {
             bank.name: _BankIndex.build(bank, self._store.active_signals(bank.id))
             for bank in self._store.list_banks()
         }
+        with self._lock:
+            self._banks = banks
 
     def match(self, query: QueryHashes) -> list[Match]:
         """Every match in every enabled bank, PDQ compared at each bank's own threshold."""
         matches: list[Match] = []
-        for index in self._banks.values():
-            if index.bank.enabled:
-                matches.extend(index.match(query))
+        with self._lock:
+            for index in self._banks.values():
+                if index.bank.enabled:
+                    matches.extend(index.match(query))
         return matches
 
     # -- change notifications from the Curator (after the change is committed) -------------------
 
     def bank_changed(self, bank: Bank) -> None:
-        index = self._banks.get(bank.name)
-        if index is None:
-            self._banks[bank.name] = _BankIndex(bank)
-        else:
-            index.bank = bank
+        with self._lock:
+            index = self._banks.get(bank.name)
+            if index is None:
+                self._banks[bank.name] = _BankIndex(bank)
+            else:
+                index.bank = bank
 
     def entries_added(self, bank: Bank, entries: Iterable[Entry]) -> None:
-        index = self._banks.setdefault(bank.name, _BankIndex(bank))
-        index.add(
+        signals = [
             StoredSignal(entry.id, s.signal, s.value, s.quality)
             for entry in entries
             if entry.status is EntryStatus.ACTIVE
             for s in entry.signals
-        )
+        ]
+        with self._lock:
+            self._banks.setdefault(bank.name, _BankIndex(bank)).add(signals)
 
     def entries_removed(self, bank: Bank, entries: Iterable[Entry]) -> None:
-        index = self._banks.get(bank.name)
-        if index is not None:
-            index.remove(entries)
+        entries = list(entries)
+        with self._lock:
+            index = self._banks.get(bank.name)
+            if index is not None:
+                index.remove(entries)
 
     def size(self, bank_name: str) -> int:
         """Live PDQ codes indexed for the bank."""
-        index = self._banks.get(bank_name)
-        return len(index.pdq) if index is not None else 0
+        with self._lock:
+            index = self._banks.get(bank_name)
+            return len(index.pdq) if index is not None else 0
