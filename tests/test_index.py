@@ -162,3 +162,32 @@ def test_removal_is_immediate_and_compaction_keeps_results() -> None:
     assert index.search(codes[10:11], 0) == {}
     assert index.search(codes[11:12], 0) == {11: 0}
     assert len(index) == 299
+
+
+def test_background_compaction_keeps_every_answer_exact() -> None:
+    """Adds and removals while a rebuild runs in its thread: every search stays equal to brute
+    force before, during and after the new static layer is published."""
+    rng = np.random.default_rng(21)
+    codes = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    ids = np.arange(3000, dtype=np.int64)
+    index = PdqIndex.build(ids[:1000], codes[:1000], min_recent=100)
+    index._background_from = 0  # every rebuild in a thread
+    reference = BruteForceIndex()
+    reference.add(ids[:1000], codes[:1000])
+    queries = [
+        near(codes[int(i)], list(rng.choice(256, 10, replace=False)))[None]
+        for i in rng.integers(0, 3000, 30)
+    ]
+    for start in range(1000, 3000, 50):
+        batch = slice(start, start + 50)
+        index.add(ids[batch], codes[batch])
+        reference.add(ids[batch], codes[batch])
+        victims = [int(v) for v in rng.integers(0, start + 50, 5)]
+        assert index.remove(victims) == reference.remove(victims)
+        for query in queries[:5]:
+            assert index.search(query, 31) == reference.search(query, 31)
+    index.wait()
+    assert index._layers.sealed is None and index._layers.main is not None
+    assert len(index) == len(reference)
+    for query in queries:
+        assert index.search(query, 31) == reference.search(query, 31)
