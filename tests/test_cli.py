@@ -238,3 +238,25 @@ def test_bad_settings_and_urls_are_clean_errors(
     blocker.write_text("")
     code, _, err = run("bank", "list", "--db", f"sqlite:///{blocker}/sub/x.db")
     assert code == 2 and err.startswith("error: cannot open database")
+
+
+def test_many_files_are_hashed_in_worker_processes_in_order(
+    db: str, tmp_path: Path, samples: dict[str, bytes]
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    names = sorted(samples)
+    for number in range(20):
+        (folder / f"{number:02d}.jpg").write_bytes(samples[names[number % len(names)]])
+    (folder / "07.jpg").write_bytes(b"not an image")
+    serial = run("hash", str(folder), "--json", "--jobs", "1")
+    parallel = run("hash", str(folder), "--json", "--jobs", "2")
+    assert serial == parallel
+    code, out, err = parallel
+    assert code == 2 and len(out.splitlines()) == 19 and "07.jpg" in err
+    run("bank", "create", "b")
+    run("bank", "add", "b", str(folder / "00.jpg"))
+    code, out, _ = run("match", str(folder), "--json", "--jobs", "2")
+    hits = [json.loads(line)["file"] for line in out.splitlines() if json.loads(line)["matches"]]
+    same = [n for n in range(20) if n != 7 and names[n % len(names)] == names[0]]
+    assert code == 2 and hits == [str(folder / f"{n:02d}.jpg") for n in same]

@@ -26,5 +26,8 @@ class Scanner:
         return compute_signals(data, self._limits, dihedral=True)
 
     def scan(self, data: bytes) -> ScanResult:
-        signals = self.hash(data)
+        return self.match(self.hash(data))
+
+    def match(self, signals: ImageSignals) -> ScanResult:
+        """Match query-side signals (from ``hash``, possibly computed in another process)."""
         return ScanResult(signals, self._matcher.match(QueryHashes.of(signals)))

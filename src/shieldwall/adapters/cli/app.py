@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from shieldwall import __version__
 from shieldwall.adapters.cli import files
 from shieldwall.adapters.cli.demo import run_demo
+from shieldwall.adapters.cli.hashing import default_jobs, hash_paths
 from shieldwall.domain import MIN_PDQ_QUALITY, BankKind, ShieldwallError, SignalType
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
@@ -45,6 +46,15 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        min=1,
+        help="Processes hashing files (default: the CPU count, at most 8).",
+        show_default=False,
+    ),
+]
 FilesArgument = Annotated[
     list[Path], typer.Argument(help="Image files, or folders of them.", show_default=False)
 ]
@@ -105,19 +115,17 @@ def version() -> None:
 
 
 @app.command("hash")
-def hash_files(paths: FilesArgument, as_json: JsonOption = False) -> None:
+def hash_files(paths: FilesArgument, as_json: JsonOption = False, jobs: JobsOption = None) -> None:
     """Print PDQ (with quality), MD5 and SHA-256 of each image."""
-    from shieldwall.signals import compute_signals
-
     limits = load_settings().decode_limits()
     failed = False
     targets = _targets(paths)
     with files.progress(len(targets), "hashing") as bar:
-        for path in targets:
-            try:
-                signals = compute_signals(files.read_bytes(path), limits)
-            except (OSError, ShieldwallError) as exc:
-                files.warn(path, _reason(exc))
+        for path, signals in hash_paths(
+            targets, limits, dihedral=False, jobs=jobs or default_jobs()
+        ):
+            if isinstance(signals, str):
+                files.warn(path, signals)
                 failed = True
             else:
                 record = {
@@ -137,19 +145,25 @@ def hash_files(paths: FilesArgument, as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def match(paths: FilesArgument, db: DbOption = None, as_json: JsonOption = False) -> None:
+def match(
+    paths: FilesArgument,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    jobs: JobsOption = None,
+) -> None:
     """Match images against every enabled bank. Exit 0: no match, 1: a match, 2: an error."""
     matched = failed = False
     targets = _targets(paths)
     with runtime(db) as rt, files.progress(len(targets), "matching") as bar:
-        for path in targets:
-            try:
-                result = rt.scanner.scan(files.read_bytes(path))
-            except (OSError, ShieldwallError) as exc:
-                files.warn(path, _reason(exc))
+        limits = load_settings().decode_limits()
+        hashed = hash_paths(targets, limits, dihedral=True, jobs=jobs or default_jobs())
+        for path, signals in hashed:
+            if isinstance(signals, str):
+                files.warn(path, signals)
                 failed = True
                 files.advance(bar)
                 continue
+            result = rt.scanner.match(signals)
             matched = matched or bool(result.matches)
             found = [
                 {
@@ -273,7 +287,7 @@ def bank_add(
         rt.store.get_bank(name)  # an unknown bank fails once, before any file is read
         for path in targets:
             try:
-                entry = rt.curator.add_image(name, files.read_bytes(path), added_by, note, case)
+                entry = rt.curator.add_image(name, path.read_bytes(), added_by, note, case)
             except (OSError, ShieldwallError) as exc:
                 files.warn(path, _reason(exc))
                 failed = True

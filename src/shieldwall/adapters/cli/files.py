@@ -33,11 +33,6 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes; OSError (missing, unreadable, a folder) is the caller's to report."""
-    return path.read_bytes()
-
-
 @contextmanager
 def progress(total: int, label: str) -> Iterator[Progress | None]:
     """A progress bar on stderr when it is a terminal and the work is worth one; else None."""
