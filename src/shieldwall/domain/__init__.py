@@ -25,6 +25,7 @@ from shieldwall.domain.models import (
     NewEntry,
     SignalType,
     normalise_hash,
+    pdq_matchable,
     validate_bank_name,
     validate_threshold,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "ShieldwallError",
     "SignalType",
     "normalise_hash",
+    "pdq_matchable",
     "validate_bank_name",
     "validate_threshold",
 ]

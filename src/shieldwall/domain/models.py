@@ -18,6 +18,13 @@ MAX_PDQ_THRESHOLD = 63
 #: give unstable hashes that collide with each other.
 MIN_PDQ_QUALITY = 50
 
+
+def pdq_matchable(quality: int | None) -> bool:
+    """Whether a PDQ hash of this quality is matched. Unknown quality (a hash from a list or a
+    partner, computed elsewhere) is trusted: the sender vouched for it."""
+    return quality is None or quality >= MIN_PDQ_QUALITY
+
+
 _BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 

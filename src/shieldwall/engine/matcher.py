@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shieldwall.domain import (
-    MIN_PDQ_QUALITY,
     Bank,
     Entry,
     EntryStatus,
     Match,
     SignalType,
+    pdq_matchable,
 )
 from shieldwall.index import CodeArray, IdArray, PdqIndex, codes_from_hex
 from shieldwall.signals import ImageSignals
@@ -41,7 +41,7 @@ class QueryHashes:
 
     @classmethod
     def of(cls, signals: ImageSignals) -> QueryHashes:
-        usable = [(form, h.hex) for form, h in signals.query_pdq() if h.quality >= MIN_PDQ_QUALITY]
+        usable = [(form, h.hex) for form, h in signals.query_pdq() if pdq_matchable(h.quality)]
         return cls(pdq=usable, md5=signals.md5, sha256=signals.sha256)
 
 
@@ -75,16 +75,14 @@ class _BankIndex:
         hexes: list[str] = []
         for signal in signals:
             if signal.signal is SignalType.PDQ:
-                # Quality unknown (a hash from a list or a partner): trust the sender.
-                if signal.quality is None or signal.quality >= MIN_PDQ_QUALITY:
+                if pdq_matchable(signal.quality):
                     ids.append(signal.entry_id)
                     hexes.append(signal.value)
             else:
                 self.exact[signal.signal][signal.value].add(signal.entry_id)
         return np.array(ids, dtype=np.int64), codes_from_hex(hexes)
 
-    def remove(self, entries: Iterable[Entry]) -> None:
-        entries = list(entries)
+    def remove(self, entries: Sequence[Entry]) -> None:
         self.pdq.remove(entry.id for entry in entries)
         for entry in entries:
             for signal in entry.signals:

@@ -21,6 +21,7 @@ class Runtime:
     matcher: Matcher
     curator: Curator
     scanner: Scanner
+    limits: DecodeLimits
 
     def close(self) -> None:
         self.engine.dispose()
@@ -35,6 +36,7 @@ def open_runtime(
 ) -> Runtime:
     """Open (and migrate) the database; build the indexes unless ``load_index`` is False.
     ``crop_windows`` are the bank-side crop variants hashed for each banked image."""
+    limits = limits or DecodeLimits()
     engine = create_database_engine(database_url)
     migrate(engine)
     store = BankStore(engine)
@@ -47,4 +49,5 @@ def open_runtime(
         matcher,
         Curator(store, matcher, limits, crop_windows),
         Scanner(matcher, limits),
+        limits,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shieldwall.domain import EntrySignal, SignalType
-from shieldwall.media import DecodeLimits, decode_image, trim_uniform_borders
+from shieldwall.media import DecodeLimits, RGBArray, decode_image, trim_uniform_borders
 from shieldwall.signals.exact import md5_hex, sha256_hex
 from shieldwall.signals.pdq import (
     DIHEDRAL_NAMES,
@@ -111,6 +111,12 @@ def compute_signals(
             else None
         ),
         dihedral=forms,
-        regions=tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, regions)),
-        crops=tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, crops)),
+        regions=_window_hashes(pixels, regions),
+        crops=_window_hashes(pixels, crops),
     )
+
+
+def _window_hashes(
+    pixels: RGBArray, windows: tuple[CropWindow, ...]
+) -> tuple[tuple[str, PdqHash], ...]:
+    return tuple((name, pdq_hash(window)) for name, window in crop_windows(pixels, windows))

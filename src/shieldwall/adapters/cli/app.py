@@ -19,7 +19,13 @@ from shieldwall import __version__
 from shieldwall.adapters.cli import files
 from shieldwall.adapters.cli.demo import run_demo
 from shieldwall.adapters.cli.hashing import default_jobs, hash_paths
-from shieldwall.domain import MIN_PDQ_QUALITY, BankKind, ShieldwallError, SignalType
+from shieldwall.domain import (
+    MIN_PDQ_QUALITY,
+    BankKind,
+    ShieldwallError,
+    SignalType,
+    pdq_matchable,
+)
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
 from shieldwall.settings import Settings
@@ -155,8 +161,7 @@ def match(
     matched = failed = False
     targets = _targets(paths)
     with runtime(db) as rt, files.progress(len(targets), "matching") as bar:
-        limits = load_settings().decode_limits()
-        hashed = hash_paths(targets, limits, dihedral=True, jobs=jobs or default_jobs())
+        hashed = hash_paths(targets, rt.limits, dihedral=True, jobs=jobs or default_jobs())
         for path, signals in hashed:
             if isinstance(signals, str):
                 files.warn(path, signals)
@@ -289,14 +294,14 @@ def bank_add(
             try:
                 entry = rt.curator.add_image(name, path.read_bytes(), added_by, note, case)
             except (OSError, ShieldwallError) as exc:
-                files.warn(path, _reason(exc))
+                files.warn(path, files.reason(exc))
                 failed = True
             else:
                 typer.echo(f"{entry.id}\t{path}")
                 quality = next(
                     (s.quality for s in entry.signals if s.signal is SignalType.PDQ), None
                 )
-                if quality is not None and quality < MIN_PDQ_QUALITY:
+                if not pdq_matchable(quality):
                     sys.stderr.write(
                         f"warning: {path}: PDQ quality {quality} is under {MIN_PDQ_QUALITY} "
                         "(too flat to match reliably): only exact copies will match\n"
@@ -375,7 +380,7 @@ def bank_import(
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"{path}: {_reason(exc)}") from None
+        raise fail(f"{path}: {files.reason(exc)}") from None
     chosen = fmt or (
         BankFileFormat.JSONL if path.suffix.lower() in (".jsonl", ".json") else BankFileFormat.CSV
     )
@@ -391,12 +396,6 @@ def _targets(paths: list[Path]) -> list[Path]:
     if not targets:
         raise fail("no image files in " + ", ".join(str(p) for p in paths))
     return targets
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc)
 
 
 def main() -> None:

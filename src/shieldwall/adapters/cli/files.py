@@ -57,6 +57,13 @@ def advance(bar: Progress | None) -> None:
         bar.advance(bar.task_ids[0])
 
 
+def reason(exc: BaseException) -> str:
+    """What to tell the user about a file that failed: the OS's words, or our error's."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
 def warn(path: Path, message: str) -> None:
     """One line on stderr for a file that failed; the run goes on."""
     sys.stderr.write(f"error: {path}: {message}\n")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from shieldwall.adapters.cli.files import reason
 from shieldwall.domain import ShieldwallError
 from shieldwall.media import DecodeLimits
 from shieldwall.signals import ImageSignals, compute_signals
@@ -27,10 +28,8 @@ def _hash_one(task: tuple[Path, DecodeLimits, bool]) -> ImageSignals | str:
     path, limits, dihedral = task
     try:
         return compute_signals(path.read_bytes(), limits, dihedral=dihedral)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    except ShieldwallError as exc:
-        return str(exc)
+    except (OSError, ShieldwallError) as exc:
+        return reason(exc)
 
 
 def hash_paths(
