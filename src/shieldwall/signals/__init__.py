@@ -10,6 +10,17 @@ from shieldwall.signals.pdq import (
     pdq_hash,
     pdq_reference,
 )
+from shieldwall.signals.region_match import RegionFit, changed_area, fit_region
+from shieldwall.signals.regions import (
+    MAX_KEYPOINTS,
+    MIN_KEYPOINTS,
+    QueryFeatures,
+    RegionSignature,
+    body_zone,
+    query_features,
+    region_signature,
+    tile_layout,
+)
 from shieldwall.signals.variants import (
     DEFAULT_WINDOWS,
     SHARED_REGIONS,
@@ -20,16 +31,27 @@ from shieldwall.signals.variants import (
 __all__ = [
     "DEFAULT_WINDOWS",
     "DIHEDRAL_NAMES",
+    "MAX_KEYPOINTS",
+    "MIN_KEYPOINTS",
     "PDQ_MAX_SIDE",
     "SHARED_REGIONS",
     "CropWindow",
     "ImageSignals",
     "PdqHash",
+    "QueryFeatures",
+    "RegionFit",
+    "RegionSignature",
+    "body_zone",
+    "changed_area",
     "compute_signals",
     "crop_windows",
+    "fit_region",
     "md5_hex",
     "pdq_dihedral",
     "pdq_hash",
     "pdq_reference",
+    "query_features",
+    "region_signature",
     "sha256_hex",
+    "tile_layout",
 ]

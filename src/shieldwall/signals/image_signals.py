@@ -26,6 +26,12 @@ from shieldwall.signals.pdq import (
     pdq_dihedral,
     pdq_hash,
 )
+from shieldwall.signals.regions import (
+    QueryFeatures,
+    RegionSignature,
+    query_features,
+    region_signature,
+)
 from shieldwall.signals.variants import SHARED_REGIONS, CropWindow, crop_windows
 
 
@@ -44,6 +50,8 @@ class ImageSignals:
     dihedral: tuple[PdqHash, ...] = ()
     regions: tuple[tuple[str, PdqHash], ...] = ()
     crops: tuple[tuple[str, PdqHash], ...] = ()
+    region: RegionSignature | None = None
+    features: QueryFeatures | None = None
 
     def query_pdq(self) -> list[tuple[str, PdqHash]]:
         """Every PDQ hash a query looks up, named by what it is a hash of."""
@@ -59,16 +67,32 @@ class ImageSignals:
         return _unique(hashes)
 
     def entry_signals(self) -> tuple[EntrySignal, ...]:
-        """What a bank stores for this image: digests, PDQ (whole and trimmed), crop variants."""
+        """What a bank stores for this image: digests, PDQ (whole and trimmed), crop variants, and
+        the region signature when it was computed and holds any keypoint."""
         pdq = [("original", self.pdq)]
         if self.trimmed is not None:
             pdq.append(("trimmed", self.trimmed))
         pdq.extend(self.regions)
         pdq.extend(self.crops)
+        region = self.region
         return (
             EntrySignal(SignalType.MD5, self.md5),
             EntrySignal(SignalType.SHA256, self.sha256),
             *(EntrySignal(SignalType.PDQ, h.hex, name, h.quality) for name, h in _unique(pdq)),
+            *(
+                # Quality of a region signature: how many keypoints it holds.
+                (
+                    EntrySignal(
+                        SignalType.REGION,
+                        region.digest(),
+                        "original",
+                        len(region.points),
+                        region.to_bytes(),
+                    ),
+                )
+                if region is not None and len(region.points)
+                else ()
+            ),
         )
 
 
@@ -90,9 +114,13 @@ def compute_signals(
     dihedral: bool = False,
     crops: tuple[CropWindow, ...] = (),
     regions: tuple[CropWindow, ...] = SHARED_REGIONS,
+    region: bool = False,
+    features: bool = False,
 ) -> ImageSignals:
     """Hash ``data``. ``dihedral`` adds the 8 rotations/flips (query side); ``crops`` adds PDQ of
-    those windows of the trimmed image (bank side). Raises DecodeError for bad input."""
+    those windows of the trimmed image (bank side); ``region`` adds the region signature (bank
+    side, source banks) and ``features`` the query keypoints it is matched with. Raises
+    DecodeError for bad input."""
     image = decode_image(data, limits, max_side=PDQ_MAX_SIDE)
     pixels, (left, top, right, bottom) = trim_uniform_borders(image.pixels)
     was_trimmed = pixels.shape != image.pixels.shape
@@ -113,6 +141,8 @@ def compute_signals(
         dihedral=forms,
         regions=_window_hashes(pixels, regions),
         crops=_window_hashes(pixels, crops),
+        region=region_signature(pixels) if region else None,
+        features=query_features(pixels) if features else None,
     )
 
 
