@@ -9,6 +9,7 @@ from shieldwall.index.hamming import (
     IdArray,
     codes_from_hex,
 )
+from shieldwall.index.keypoints import KeypointIndex, Neighbours
 from shieldwall.index.multi_index import MultiIndexHash
 from shieldwall.index.pdq_index import PdqIndex
 
@@ -19,7 +20,9 @@ __all__ = [
     "FaissFlatIndex",
     "HammingIndex",
     "IdArray",
+    "KeypointIndex",
     "MultiIndexHash",
+    "Neighbours",
     "PdqIndex",
     "codes_from_hex",
 ]
