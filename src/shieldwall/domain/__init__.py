@@ -13,6 +13,7 @@ from shieldwall.domain.errors import (
 )
 from shieldwall.domain.models import (
     DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_REGION_THRESHOLD,
     HEX_LENGTH,
     MAX_PDQ_THRESHOLD,
     MIN_PDQ_QUALITY,
@@ -23,15 +24,18 @@ from shieldwall.domain.models import (
     EntryStatus,
     Match,
     NewEntry,
+    RegionEvidence,
     SignalType,
     normalise_hash,
     pdq_matchable,
     validate_bank_name,
+    validate_region_threshold,
     validate_threshold,
 )
 
 __all__ = [
     "DEFAULT_PDQ_THRESHOLD",
+    "DEFAULT_REGION_THRESHOLD",
     "HEX_LENGTH",
     "MAX_PDQ_THRESHOLD",
     "MIN_PDQ_QUALITY",
@@ -50,10 +54,12 @@ __all__ = [
     "InvalidHashError",
     "Match",
     "NewEntry",
+    "RegionEvidence",
     "ShieldwallError",
     "SignalType",
     "normalise_hash",
     "pdq_matchable",
     "validate_bank_name",
+    "validate_region_threshold",
     "validate_threshold",
 ]

@@ -19,6 +19,14 @@ MAX_PDQ_THRESHOLD = 63
 MIN_PDQ_QUALITY = 50
 
 
+#: Region-signature score (distinct keypoints of a registered photo's intact area that agree on one
+#: placement in the query) at or above which a derived match is reported. Chosen on the corpus
+#: benchmark (bench/derived_fakes.py): the lowest score seen for a wrong photo was under half.
+DEFAULT_REGION_THRESHOLD = 16
+#: Range a bank's region threshold may be set in.
+REGION_THRESHOLD_RANGE = (8, 256)
+
+
 def pdq_matchable(quality: int | None) -> bool:
     """Whether a PDQ hash of this quality is matched. Unknown quality (a hash from a list or a
     partner, computed elsewhere) is trusted: the sender vouched for it."""
@@ -34,6 +42,9 @@ class SignalType(enum.StrEnum):
     PDQ = "pdq"
     MD5 = "md5"
     SHA256 = "sha256"
+    #: Region signature of a registered photo (derived-fake detection, ``source`` banks). Its
+    #: value is the SHA-256 of the signature; the signature itself is the signal's payload.
+    REGION = "region"
 
 
 #: Hex length of each signal type's canonical string (HMA/ThreatExchange/StopNCII compatible).
@@ -41,6 +52,7 @@ HEX_LENGTH: dict[SignalType, int] = {
     SignalType.PDQ: 64,
     SignalType.MD5: 32,
     SignalType.SHA256: 64,
+    SignalType.REGION: 64,
 }
 
 
@@ -84,6 +96,15 @@ def validate_bank_name(name: str) -> str:
     return name
 
 
+def validate_region_threshold(threshold: int) -> int:
+    low, high = REGION_THRESHOLD_RANGE
+    if not low <= threshold <= high:
+        raise InvalidArgumentError(
+            f"region threshold must be between {low} and {high}, got {threshold}"
+        )
+    return threshold
+
+
 def validate_threshold(threshold: int) -> int:
     if not 0 <= threshold <= MAX_PDQ_THRESHOLD:
         raise InvalidArgumentError(
@@ -102,6 +123,7 @@ class Bank:
     origin: str
     created_at: datetime
     updated_at: datetime
+    region_threshold: int = DEFAULT_REGION_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +136,8 @@ class EntrySignal:
     value: str
     variant: str = "original"
     quality: int | None = None
+    #: The signal's data when the value only names it (a region signature: value = its SHA-256).
+    payload: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +166,20 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionEvidence:
+    """Why a query was taken as derived from a registered photo: ``score`` keypoints of the
+    photo's intact area agree on one placement (``scale``, ``rotation_degrees``) in the query;
+    ``changed_box`` (left, top, right, bottom, relative to the query) is where the query differs
+    from the photo, None when no part differs (a plain copy)."""
+
+    score: int
+    scale: float
+    rotation_degrees: float
+    changed_box: tuple[float, float, float, float] | None
+    changed_share: float
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     """One bank entry that a query matched, by which signal and how closely (0 = identical)."""
 
@@ -150,4 +188,5 @@ class Match:
     entry_id: int
     signal: SignalType
     distance: int
-    detail: dict[str, str] = field(default_factory=dict)
+    #: Set for a derived match (signal ``region``); ``distance`` is then 0.
+    region: RegionEvidence | None = None

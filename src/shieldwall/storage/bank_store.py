@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from shieldwall.domain import (
     DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_REGION_THRESHOLD,
     Bank,
     BankExistsError,
     BankKind,
@@ -23,6 +24,7 @@ from shieldwall.domain import (
     NewEntry,
     SignalType,
     validate_bank_name,
+    validate_region_threshold,
     validate_threshold,
 )
 from shieldwall.storage.schema import BankRow, EntryRow, SignalRow
@@ -41,6 +43,7 @@ class StoredSignal:
     signal: SignalType
     value: str
     quality: int | None
+    payload: bytes | None = None
 
 
 def _now() -> datetime:
@@ -59,6 +62,7 @@ def _bank(row: BankRow) -> Bank:
         kind=BankKind(row.kind),
         enabled=row.enabled,
         pdq_threshold=row.pdq_threshold,
+        region_threshold=row.region_threshold,
         origin=row.origin,
         created_at=_as_utc(row.created_at),
         updated_at=_as_utc(row.updated_at),
@@ -71,7 +75,7 @@ def _entry(row: EntryRow) -> Entry:
         bank_id=row.bank_id,
         status=EntryStatus(row.status),
         signals=tuple(
-            EntrySignal(SignalType(s.signal_type), s.value, s.variant, s.quality)
+            EntrySignal(SignalType(s.signal_type), s.value, s.variant, s.quality, s.payload)
             for s in row.signals
         ),
         added_by=row.added_by,
@@ -94,15 +98,18 @@ class BankStore:
         kind: BankKind = BankKind.KNOWN,
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         origin: str = "local",
+        region_threshold: int = DEFAULT_REGION_THRESHOLD,
     ) -> Bank:
         validate_bank_name(name)
         validate_threshold(pdq_threshold)
+        validate_region_threshold(region_threshold)
         now = _now()
         row = BankRow(
             name=name,
             kind=BankKind(kind).value,
             enabled=True,
             pdq_threshold=pdq_threshold,
+            region_threshold=region_threshold,
             origin=origin,
             created_at=now,
             updated_at=now,
@@ -126,7 +133,12 @@ class BankStore:
             return [_bank(r) for r in session.scalars(select(BankRow).order_by(BankRow.name))]
 
     def update_bank(
-        self, name: str, *, enabled: bool | None = None, pdq_threshold: int | None = None
+        self,
+        name: str,
+        *,
+        enabled: bool | None = None,
+        pdq_threshold: int | None = None,
+        region_threshold: int | None = None,
     ) -> Bank:
         with self._sessions() as session:
             row = self._bank_row(session, name)
@@ -134,6 +146,8 @@ class BankStore:
                 row.enabled = enabled
             if pdq_threshold is not None:
                 row.pdq_threshold = validate_threshold(pdq_threshold)
+            if region_threshold is not None:
+                row.region_threshold = validate_region_threshold(region_threshold)
             row.updated_at = _now()
             session.commit()
             return _bank(row)
@@ -177,6 +191,7 @@ class BankStore:
                         "value": s.value,
                         "variant": s.variant,
                         "quality": s.quality,
+                        "payload": s.payload,
                     }
                     for entry_id, new in zip(ids, entries, strict=True)
                     for s in new.signals
@@ -230,15 +245,21 @@ class BankStore:
     def active_signals(self, bank_id: int) -> Iterator[StoredSignal]:
         """Signals of the bank's active entries, in entry order (what an index is built from)."""
         query = (
-            select(SignalRow.entry_id, SignalRow.signal_type, SignalRow.value, SignalRow.quality)
+            select(
+                SignalRow.entry_id,
+                SignalRow.signal_type,
+                SignalRow.value,
+                SignalRow.quality,
+                SignalRow.payload,
+            )
             .join(EntryRow, EntryRow.id == SignalRow.entry_id)
             .where(EntryRow.bank_id == bank_id, EntryRow.status == EntryStatus.ACTIVE.value)
             .order_by(SignalRow.entry_id, SignalRow.id)
             .execution_options(yield_per=10_000)
         )
         with self.engine.connect() as connection:
-            for entry_id, signal, value, quality in connection.execute(query):
-                yield StoredSignal(entry_id, SignalType(signal), value, quality)
+            for entry_id, signal, value, quality, payload in connection.execute(query):
+                yield StoredSignal(entry_id, SignalType(signal), value, quality, payload)
 
     def existing_values(
         self, bank_name: str, signal: SignalType, values: Iterable[str]

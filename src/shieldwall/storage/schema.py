@@ -1,4 +1,5 @@
-"""Tables. Hashes and metadata only: no column can hold image bytes.
+"""Tables. Hashes and metadata only: no column holds image bytes (``payload`` holds a region
+signature: keypoint descriptors and a coarse tile layout, never pixels).
 
 Changes to these tables go through an Alembic migration in ``storage/migrations/versions``; a test
 checks that the migrations and these declarations agree.
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -41,6 +43,7 @@ class BankRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     pdq_threshold: Mapped[int] = mapped_column(Integer)
+    region_threshold: Mapped[int] = mapped_column(Integer, server_default="16")
     origin: Mapped[str] = mapped_column(String(64), default="local")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -78,5 +81,7 @@ class SignalRow(Base):
     value: Mapped[str] = mapped_column(String(128))
     variant: Mapped[str] = mapped_column(String(32))
     quality: Mapped[int | None] = mapped_column(Integer)
+    # A signal too large for ``value`` (a region signature, ~9 KB); value is then its SHA-256.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     entry: Mapped[EntryRow] = relationship(back_populates="signals")
