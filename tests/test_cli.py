@@ -213,7 +213,7 @@ def test_bank_update(db: str, photos: Path) -> None:
     run("bank", "add", "b", str(photos / "seedling.jpg"))
     assert run("match", str(photos / "seedling.jpg"))[0] == 1
     code, out, _ = run("bank", "update", "b", "--disable", "--threshold", "10")
-    assert code == 0 and "threshold 10, disabled" in out
+    assert code == 0 and "threshold 10, region threshold 16, disabled" in out
     assert run("match", str(photos / "seedling.jpg"))[0] == 0
     assert run("bank", "update", "b")[0] == 2
     assert "threshold" in run("bank", "update", "b", "--threshold", "70")[2]
@@ -260,3 +260,44 @@ def test_many_files_are_hashed_in_worker_processes_in_order(
     hits = [json.loads(line)["file"] for line in out.splitlines() if json.loads(line)["matches"]]
     same = [n for n in range(20) if n != 7 and names[n % len(names)] == names[0]]
     assert code == 2 and hits == [str(folder / f"{n:02d}.jpg") for n in same]
+
+
+def test_source_bank_reports_derived_fakes_and_weak_photos(
+    db: str, tmp_path: Path, photos: Path, samples: dict[str, bytes]
+) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from conftest import to_bytes
+
+    code, out, _ = run("bank", "create", "her", "--kind", "source", "--region-threshold", "20")
+    assert code == 0 and "region threshold 20" in out
+    flat = tmp_path / "sky.png"
+    ramp = np.tile(np.linspace(90, 160, 600, dtype=np.uint8), (400, 1))
+    flat.write_bytes(to_bytes(Image.fromarray(np.stack([ramp] * 3, axis=2)), "PNG"))
+    code, out, err = run("bank", "add", "her", str(photos / "gateway-of-india.jpg"), str(flat))
+    assert code == 0 and len(out.splitlines()) == 2
+    assert "sky.png: this photo cannot be protected well against derived fakes" in err
+    assert "gateway-of-india" not in err
+
+    # A benign "fake": the lower centre of the photo replaced by a flat fill, then re-encoded.
+    image = np.asarray(Image.open(io.BytesIO(samples["gateway-of-india.jpg"])).convert("RGB"))
+    height, width = image.shape[:2]
+    fake = image.copy()
+    fake[int(height * 0.35) :, int(width * 0.25) : int(width * 0.75)] = (200, 150, 120)
+    fake_path = tmp_path / "fake.jpg"
+    fake_path.write_bytes(copies.telegram_reencode(Image.fromarray(fake)))
+
+    code, out, _ = run("match", str(fake_path), "--json")
+    assert code == 1
+    (match,) = json.loads(out)["matches"]
+    assert match["bank"] == "her" and match["signal"] == "region" and match["score"] >= 20
+    left, top, right, bottom = match["changed_box"]
+    assert left < 0.5 < right and top < 0.7 < bottom
+    code, out, _ = run("match", str(fake_path))
+    assert code == 1 and "signal=region" in out and "changed=" in out
+    assert run("match", str(photos / "seedling.jpg"))[0] == 0
+    code, _, err = run("bank", "update", "her", "--region-threshold", "3")
+    assert code == 2 and "region threshold must be between 8 and 256" in err

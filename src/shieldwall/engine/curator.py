@@ -13,11 +13,14 @@ from typing import TextIO
 
 from shieldwall.domain import (
     DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_REGION_THRESHOLD,
     Bank,
+    BankFileError,
     BankKind,
     Entry,
     EntrySignal,
     EntryStatus,
+    InvalidHashError,
     NewEntry,
     SignalType,
     normalise_hash,
@@ -25,7 +28,13 @@ from shieldwall.domain import (
 from shieldwall.engine.matcher import Matcher
 from shieldwall.exchange import BankFileFormat, read_entries, write_entries
 from shieldwall.media import DecodeLimits
-from shieldwall.signals import DEFAULT_WINDOWS, CropWindow, ImageSignals, compute_signals
+from shieldwall.signals import (
+    DEFAULT_WINDOWS,
+    CropWindow,
+    ImageSignals,
+    RegionSignature,
+    compute_signals,
+)
 from shieldwall.storage import BankStore
 
 
@@ -54,21 +63,35 @@ class Curator:
         kind: BankKind = BankKind.KNOWN,
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         origin: str = "local",
+        region_threshold: int = DEFAULT_REGION_THRESHOLD,
     ) -> Bank:
-        bank = self._store.create_bank(name, kind, pdq_threshold, origin)
+        bank = self._store.create_bank(name, kind, pdq_threshold, origin, region_threshold)
         self._matcher.bank_changed(bank)
         return bank
 
     def update_bank(
-        self, name: str, *, enabled: bool | None = None, pdq_threshold: int | None = None
+        self,
+        name: str,
+        *,
+        enabled: bool | None = None,
+        pdq_threshold: int | None = None,
+        region_threshold: int | None = None,
     ) -> Bank:
-        bank = self._store.update_bank(name, enabled=enabled, pdq_threshold=pdq_threshold)
+        bank = self._store.update_bank(
+            name,
+            enabled=enabled,
+            pdq_threshold=pdq_threshold,
+            region_threshold=region_threshold,
+        )
         self._matcher.bank_changed(bank)
         return bank
 
-    def hash_for_bank(self, data: bytes) -> ImageSignals:
-        """Signals stored for a banked image: digests, PDQ and its crop variants."""
-        return compute_signals(data, self._limits, crops=self._windows)
+    def hash_for_bank(self, data: bytes, kind: BankKind = BankKind.KNOWN) -> ImageSignals:
+        """Signals stored for a banked image: digests, PDQ and its crop variants, and for a
+        ``source`` bank the region signature (derived-fake detection)."""
+        return compute_signals(
+            data, self._limits, crops=self._windows, region=kind is BankKind.SOURCE
+        )
 
     def add_image(
         self,
@@ -80,7 +103,7 @@ class Curator:
     ) -> Entry:
         """Hash the image (which is then dropped) and bank its signals as one entry."""
         bank = self._store.get_bank(bank_name)  # fail on an unknown bank before hashing
-        signals = self.hash_for_bank(data)
+        signals = self.hash_for_bank(data, bank.kind)
         new = NewEntry(signals.entry_signals(), added_by, note, case_ref)
         return self._add(bank, [new])[0]
 
@@ -117,12 +140,20 @@ class Curator:
     def export(
         self, bank_name: str, out: TextIO, fmt: BankFileFormat, *, variants: bool = True
     ) -> int:
-        """Write the bank's entries; without ``variants`` only each entry's ``original`` hashes
-        (what a partner hashing whole images, e.g. a StopNCII-style list, can use)."""
+        """Write the bank's entries; without ``variants`` only each entry's whole-image hashes
+        (what a partner hashing whole images, e.g. a StopNCII-style list, can use: no crop
+        variants, no region signatures)."""
         entries: Iterable[Entry] = self._store.iter_entries(bank_name)
         if not variants:
             entries = (
-                replace(e, signals=tuple(s for s in e.signals if s.variant == "original"))
+                replace(
+                    e,
+                    signals=tuple(
+                        s
+                        for s in e.signals
+                        if s.variant == "original" and s.signal is not SignalType.REGION
+                    ),
+                )
                 for e in entries
             )
         return write_entries(entries, out, fmt)
@@ -134,6 +165,13 @@ class Curator:
         are skipped, so importing the same file twice adds nothing the second time."""
         bank = self._store.get_bank(bank_name)
         entries = read_entries(text, fmt, added_by)
+        for number, entry in enumerate(entries, start=1):
+            for signal in entry.signals:
+                if signal.signal is SignalType.REGION:
+                    try:
+                        RegionSignature.from_bytes(signal.payload or b"")
+                    except InvalidHashError as exc:
+                        raise BankFileError(f"entry {number}: {exc}") from None
         keys = [_identity(entry.signals) for entry in entries]
         seen: set[tuple[SignalType, str]] = {
             (signal, value)

@@ -1,8 +1,10 @@
 """Matcher: the in-memory indexes of every bank, built from storage and kept current.
 
-Each bank has a PdqIndex (exact range search at the bank's own threshold) and exact dictionaries for
-MD5 and SHA-256. The Curator tells the Matcher about every change it commits, so an added or
-withdrawn entry affects the very next match; a new process builds everything from storage.
+Each bank has a PdqIndex (exact range search at the bank's own threshold), exact dictionaries for
+MD5 and SHA-256, and, when it holds region signatures (``source`` banks), a KeypointIndex for
+derived-fake search (engine.derived) at the bank's region threshold. The Curator tells the
+Matcher about every change it commits, so an added or withdrawn entry affects the very next
+match; a new process builds everything from storage.
 
 One lock guards the indexes, so a service may match from many threads while the Curator changes
 banks: FAISS is not safe for a search during an add, and a compaction swaps layers. Matching holds
@@ -22,27 +24,32 @@ from shieldwall.domain import (
     Bank,
     Entry,
     EntryStatus,
+    InvalidHashError,
     Match,
+    RegionEvidence,
     SignalType,
     pdq_matchable,
 )
-from shieldwall.index import CodeArray, IdArray, PdqIndex, codes_from_hex
-from shieldwall.signals import ImageSignals
+from shieldwall.engine.derived import find_derived
+from shieldwall.index import CodeArray, IdArray, KeypointIndex, PdqIndex, codes_from_hex
+from shieldwall.signals import ImageSignals, QueryFeatures, RegionSignature, changed_area
 from shieldwall.storage import BankStore, StoredSignal
 
 
 @dataclass(frozen=True, slots=True)
 class QueryHashes:
-    """What a query looks up: PDQ hashes (with their form: original, flip, ...) and digests."""
+    """What a query looks up: PDQ hashes (with their form: original, flip, ...), digests, and
+    the query's keypoints when it was hashed for derived-fake search."""
 
     pdq: Sequence[tuple[str, str]] = ()
     md5: str | None = None
     sha256: str | None = None
+    features: QueryFeatures | None = None
 
     @classmethod
     def of(cls, signals: ImageSignals) -> QueryHashes:
         usable = [(form, h.hex) for form, h in signals.query_pdq() if pdq_matchable(h.quality)]
-        return cls(pdq=usable, md5=signals.md5, sha256=signals.sha256)
+        return cls(usable, signals.md5, signals.sha256, signals.features)
 
 
 @dataclass
@@ -55,6 +62,10 @@ class _BankIndex:
             SignalType.SHA256: defaultdict(set),
         }
     )
+    keypoints: KeypointIndex = field(default_factory=KeypointIndex)
+    signatures: dict[int, RegionSignature] = field(default_factory=dict)
+    #: Stored region signatures that could not be read (left out of the index, not fatal).
+    unreadable: int = 0
 
     @classmethod
     def build(cls, bank: Bank, signals: Iterable[StoredSignal]) -> _BankIndex:
@@ -73,17 +84,31 @@ class _BankIndex:
         """File exact digests into their tables; return the matchable PDQ (ids, codes)."""
         ids: list[int] = []
         hexes: list[str] = []
+        regions: list[tuple[int, RegionSignature]] = []
         for signal in signals:
             if signal.signal is SignalType.PDQ:
                 if pdq_matchable(signal.quality):
                     ids.append(signal.entry_id)
                     hexes.append(signal.value)
+            elif signal.signal is SignalType.REGION:
+                try:
+                    signature = RegionSignature.from_bytes(signal.payload or b"")
+                except InvalidHashError:
+                    self.unreadable += 1
+                    continue
+                regions.append((signal.entry_id, signature))
             else:
                 self.exact[signal.signal][signal.value].add(signal.entry_id)
+        if regions:
+            self.signatures.update(regions)
+            self.keypoints.add((entry_id, sig.descriptors) for entry_id, sig in regions)
         return np.array(ids, dtype=np.int64), codes_from_hex(hexes)
 
     def remove(self, entries: Sequence[Entry]) -> None:
         self.pdq.remove(entry.id for entry in entries)
+        self.keypoints.remove(entry.id for entry in entries)
+        for entry in entries:
+            self.signatures.pop(entry.id, None)
         for entry in entries:
             for signal in entry.signals:
                 owners = self.exact.get(signal.signal, {}).get(signal.value)
@@ -102,10 +127,34 @@ class _BankIndex:
             if value is not None:
                 for entry_id in self.exact[signal].get(value, ()):
                     found[(entry_id, signal)] = 0
-        return [
+        matches = [
             Match(self.bank.name, self.bank.kind, entry_id, signal, distance)
             for (entry_id, signal), distance in sorted(found.items())
         ]
+        if query.features is not None and self.signatures:
+            for candidate in find_derived(self.keypoints, self.signatures, query.features):
+                fit = candidate.fit
+                if fit.score >= self.bank.region_threshold:
+                    signature = self.signatures[candidate.entry_id]
+                    box, share = changed_area(signature, query.features, fit.matrix)
+                    evidence = RegionEvidence(
+                        fit.score,
+                        round(fit.scale, 3),
+                        round(fit.rotation_degrees, 2),
+                        box,
+                        round(share, 3),
+                    )
+                    matches.append(
+                        Match(
+                            self.bank.name,
+                            self.bank.kind,
+                            candidate.entry_id,
+                            SignalType.REGION,
+                            0,
+                            evidence,
+                        )
+                    )
+        return matches
 
 
 class Matcher:
@@ -144,7 +193,7 @@ class Matcher:
 
     def entries_added(self, bank: Bank, entries: Iterable[Entry]) -> None:
         signals = [
-            StoredSignal(entry.id, s.signal, s.value, s.quality)
+            StoredSignal(entry.id, s.signal, s.value, s.quality, s.payload)
             for entry in entries
             if entry.status is EntryStatus.ACTIVE
             for s in entry.signals
@@ -158,6 +207,17 @@ class Matcher:
             index = self._banks.get(bank.name)
             if index is not None:
                 index.remove(entries)
+
+    def wants_features(self) -> bool:
+        """Whether any enabled bank holds region signatures, so queries need their keypoints."""
+        with self._lock:
+            return any(i.bank.enabled and i.signatures for i in self._banks.values())
+
+    def region_size(self, bank_name: str) -> int:
+        """Region signatures indexed for the bank."""
+        with self._lock:
+            index = self._banks.get(bank_name)
+            return len(index.signatures) if index is not None else 0
 
     def size(self, bank_name: str) -> int:
         """Live PDQ codes indexed for the bank."""

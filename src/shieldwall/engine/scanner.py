@@ -22,8 +22,11 @@ class Scanner:
         self._limits = limits or DecodeLimits()
 
     def hash(self, data: bytes) -> ImageSignals:
-        """Query-side signals: PDQ in all eight dihedral forms, MD5, SHA-256."""
-        return compute_signals(data, self._limits, dihedral=True)
+        """Query-side signals: PDQ in all eight dihedral forms, MD5, SHA-256, and keypoints for
+        derived-fake search when a bank holds region signatures."""
+        return compute_signals(
+            data, self._limits, dihedral=True, features=self._matcher.wants_features()
+        )
 
     def scan(self, data: bytes) -> ScanResult:
         return self.match(self.hash(data))

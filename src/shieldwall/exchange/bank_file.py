@@ -6,13 +6,19 @@ CSV: one signal per row, columns ``entry_id,signal_type,value,variant,quality,st
 added_by,added_at``; rows sharing an ``entry_id`` form one entry. Only ``signal_type`` and ``value``
 are required on import, so a plain list of hashes (``signal_type,value``) imports as one entry each.
 
+A ``region`` signal (a registered photo's region signature, for derived-fake detection) is written
+with its signature, base64-encoded, as the value; in the bank its value is the signature's SHA-256.
+
 Parsing validates the whole file before anything is written: a bad line rejects the import.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import enum
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
@@ -41,6 +47,8 @@ CSV_COLUMNS = (
     "added_by",
     "added_at",
 )
+#: Largest region signature accepted from a file (ours are ~9 KB).
+MAX_PAYLOAD_BYTES = 32_768
 
 
 class BankFileFormat(enum.StrEnum):
@@ -61,7 +69,7 @@ def write_entries(entries: Iterable[Entry], out: TextIO, fmt: BankFileFormat) ->
                     [
                         entry.id,
                         s.signal.value,
-                        s.value,
+                        _file_value(s),
                         s.variant,
                         "" if s.quality is None else s.quality,
                         entry.status.value,
@@ -84,7 +92,7 @@ def write_entries(entries: Iterable[Entry], out: TextIO, fmt: BankFileFormat) ->
             "signals": [
                 {
                     "type": s.signal.value,
-                    "value": s.value,
+                    "value": _file_value(s),
                     "variant": s.variant,
                     "quality": s.quality,
                 }
@@ -93,6 +101,12 @@ def write_entries(entries: Iterable[Entry], out: TextIO, fmt: BankFileFormat) ->
         }
         out.write(json.dumps(record, separators=(",", ":")) + "\n")
     return count
+
+
+def _file_value(signal: EntrySignal) -> str:
+    if signal.payload is not None:
+        return base64.b64encode(signal.payload).decode("ascii")
+    return signal.value
 
 
 def read_entries(text: str, fmt: BankFileFormat, default_added_by: str) -> list[NewEntry]:
@@ -113,12 +127,24 @@ def _signal(raw: dict[str, Any]) -> EntrySignal:
     except ValueError:
         raise ValueError(f"unknown signal type {raw['type']!r}") from None
     quality = raw.get("quality")
-    return EntrySignal(
-        signal,
-        normalise_hash(signal, str(raw["value"])),
-        str(raw.get("variant") or "original"),
-        None if quality in (None, "") else int(quality),
-    )
+    variant = str(raw.get("variant") or "original")
+    level = None if quality in (None, "") else int(quality)
+    if signal is SignalType.REGION:
+        payload = _payload(str(raw["value"]))
+        return EntrySignal(signal, hashlib.sha256(payload).hexdigest(), variant, level, payload)
+    return EntrySignal(signal, normalise_hash(signal, str(raw["value"])), variant, level)
+
+
+def _payload(text: str) -> bytes:
+    if len(text) > MAX_PAYLOAD_BYTES * 4 // 3 + 4:
+        raise InvalidHashError(f"region signature longer than {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        payload = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidHashError("region signature is not base64") from None
+    if not payload:
+        raise InvalidHashError("region signature is empty")
+    return payload
 
 
 def _new_entry(record: dict[str, Any], default_added_by: str) -> NewEntry:

@@ -20,8 +20,12 @@ from shieldwall.adapters.cli import files
 from shieldwall.adapters.cli.demo import run_demo
 from shieldwall.adapters.cli.hashing import default_jobs, hash_paths
 from shieldwall.domain import (
+    DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_REGION_THRESHOLD,
     MIN_PDQ_QUALITY,
     BankKind,
+    Entry,
+    Match,
     ShieldwallError,
     SignalType,
     pdq_matchable,
@@ -29,7 +33,7 @@ from shieldwall.domain import (
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
 from shieldwall.settings import Settings
-from shieldwall.signals import DEFAULT_WINDOWS
+from shieldwall.signals import DEFAULT_WINDOWS, MIN_KEYPOINTS
 
 app = typer.Typer(
     help="Shieldwall: hash banks and matching against non-consensual intimate imagery.",
@@ -161,7 +165,13 @@ def match(
     matched = failed = False
     targets = _targets(paths)
     with runtime(db) as rt, files.progress(len(targets), "matching") as bar:
-        hashed = hash_paths(targets, rt.limits, dihedral=True, jobs=jobs or default_jobs())
+        hashed = hash_paths(
+            targets,
+            rt.limits,
+            dihedral=True,
+            jobs=jobs or default_jobs(),
+            features=rt.matcher.wants_features(),
+        )
         for path, signals in hashed:
             if isinstance(signals, str):
                 files.warn(path, signals)
@@ -170,23 +180,12 @@ def match(
                 continue
             result = rt.scanner.match(signals)
             matched = matched or bool(result.matches)
-            found = [
-                {
-                    "bank": m.bank,
-                    "entry_id": m.entry_id,
-                    "signal": m.signal.value,
-                    "distance": m.distance,
-                }
-                for m in result.matches
-            ]
+            found = [_match_record(m) for m in result.matches]
             if as_json:
                 typer.echo(json.dumps({"file": str(path), "matches": found}))
             elif found:
-                for m in found:
-                    typer.echo(
-                        f"{path}\tMATCH\tbank={m['bank']}\tentry={m['entry_id']}"
-                        f"\tsignal={m['signal']}\tdistance={m['distance']}"
-                    )
+                for m in result.matches:
+                    typer.echo(f"{path}\tMATCH\t{_match_text(m)}")
             else:
                 typer.echo(f"{path}\tno match")
             files.advance(bar)
@@ -194,6 +193,33 @@ def match(
         raise typer.Exit(EXIT_ERROR)
     if matched:
         raise typer.Exit(EXIT_MATCH)
+
+
+def _match_record(m: Match) -> dict[str, object]:
+    record: dict[str, object] = {
+        "bank": m.bank,
+        "entry_id": m.entry_id,
+        "signal": m.signal.value,
+        "distance": m.distance,
+    }
+    if m.region is not None:
+        record.update(
+            score=m.region.score,
+            changed_box=m.region.changed_box,
+            changed_share=m.region.changed_share,
+            scale=m.region.scale,
+            rotation_degrees=m.region.rotation_degrees,
+        )
+    return record
+
+
+def _match_text(m: Match) -> str:
+    text = f"bank={m.bank}\tentry={m.entry_id}\tsignal={m.signal.value}"
+    if m.region is None:
+        return f"{text}\tdistance={m.distance}"
+    box = m.region.changed_box
+    changed = "none" if box is None else ",".join(f"{v:.2f}" for v in box)
+    return f"{text}\tscore={m.region.score}\tchanged={changed}"
 
 
 @app.command()
@@ -222,13 +248,24 @@ def bank_create(
     ] = BankKind.KNOWN,
     threshold: Annotated[
         int, typer.Option(help="PDQ distance (0-63) that counts as a match.")
-    ] = 31,
+    ] = DEFAULT_PDQ_THRESHOLD,
+    region_threshold: Annotated[
+        int,
+        typer.Option(
+            help="Source banks: region score (agreeing keypoints, 8-256) that counts as a "
+            "derived match; see bench/RESULTS.md for recall and false matches by value."
+        ),
+    ] = DEFAULT_REGION_THRESHOLD,
     db: DbOption = None,
 ) -> None:
-    """Create a bank."""
+    """Create a bank. Kind 'source' holds a person's public photos, so that fakes made from them
+    are recognised (derived-fake detection)."""
     with runtime(db, load_index=False) as rt:
-        bank = rt.curator.create_bank(name, kind, threshold)
-    typer.echo(f"created bank {bank.name} (kind {bank.kind.value}, threshold {bank.pdq_threshold})")
+        bank = rt.curator.create_bank(name, kind, threshold, region_threshold=region_threshold)
+    extra = f", region threshold {bank.region_threshold}" if bank.kind is BankKind.SOURCE else ""
+    typer.echo(
+        f"created bank {bank.name} (kind {bank.kind.value}, threshold {bank.pdq_threshold}{extra})"
+    )
 
 
 @bank_app.command("update")
@@ -237,18 +274,26 @@ def bank_update(
     threshold: Annotated[
         int | None, typer.Option(help="New PDQ distance (0-63) that counts as a match.")
     ] = None,
+    region_threshold: Annotated[
+        int | None, typer.Option(help="New region score (8-256) for a derived match.")
+    ] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="Match against this bank or not.")
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Change a bank's threshold or switch it on or off (effective for the next match)."""
-    if threshold is None and enabled is None:
-        raise fail("nothing to change: give --threshold, --enable or --disable")
+    """Change a bank's thresholds or switch it on or off (effective for the next match)."""
+    if threshold is None and enabled is None and region_threshold is None:
+        raise fail("nothing to change: give --threshold, --region-threshold, --enable or --disable")
     with runtime(db, load_index=False) as rt:
-        bank = rt.curator.update_bank(name, enabled=enabled, pdq_threshold=threshold)
+        bank = rt.curator.update_bank(
+            name, enabled=enabled, pdq_threshold=threshold, region_threshold=region_threshold
+        )
     state = "enabled" if bank.enabled else "disabled"
-    typer.echo(f"bank {bank.name}: threshold {bank.pdq_threshold}, {state}")
+    typer.echo(
+        f"bank {bank.name}: threshold {bank.pdq_threshold}, "
+        f"region threshold {bank.region_threshold}, {state}"
+    )
 
 
 @bank_app.command("list")
@@ -262,6 +307,7 @@ def bank_list(db: DbOption = None, as_json: JsonOption = False) -> None:
                 "kind": bank.kind.value,
                 "enabled": bank.enabled,
                 "threshold": bank.pdq_threshold,
+                "region_threshold": bank.region_threshold,
                 "origin": bank.origin,
                 "entries": {status.value: n for status, n in counts.items()},
                 "created_at": bank.created_at.isoformat(),
@@ -285,11 +331,14 @@ def bank_add(
     added_by: Annotated[str, typer.Option(help="Who adds these entries.")] = "cli",
     db: DbOption = None,
 ) -> None:
-    """Hash images into a bank (the images are not stored); print one entry id per file."""
+    """Hash images into a bank (the images are not stored); print one entry id per file.
+
+    In a 'source' bank each photo also gets a region signature, and a photo with too little
+    texture where fakes leave it intact (top and sides) is reported as weakly protected."""
     failed = False
     targets = _targets(paths)
     with runtime(db, load_index=False) as rt, files.progress(len(targets), "banking") as bar:
-        rt.store.get_bank(name)  # an unknown bank fails once, before any file is read
+        bank = rt.store.get_bank(name)  # an unknown bank fails once, before any file is read
         for path in targets:
             try:
                 entry = rt.curator.add_image(name, path.read_bytes(), added_by, note, case)
@@ -306,9 +355,21 @@ def bank_add(
                         f"warning: {path}: PDQ quality {quality} is under {MIN_PDQ_QUALITY} "
                         "(too flat to match reliably): only exact copies will match\n"
                     )
+                if bank.kind is BankKind.SOURCE:
+                    _warn_weak_region(path, entry)
             files.advance(bar)
     if failed:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _warn_weak_region(path: Path, entry: Entry) -> None:
+    keypoints = next((s.quality or 0 for s in entry.signals if s.signal is SignalType.REGION), 0)
+    if keypoints < MIN_KEYPOINTS:
+        sys.stderr.write(
+            f"warning: {path}: this photo cannot be protected well against derived fakes: "
+            f"{keypoints} keypoints where a fake leaves it intact (top and sides), "
+            f"{MIN_KEYPOINTS} needed; copies of the photo itself still match\n"
+        )
 
 
 @bank_app.command("add-hash")

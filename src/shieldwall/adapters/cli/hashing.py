@@ -24,19 +24,25 @@ def default_jobs() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _hash_one(task: tuple[Path, DecodeLimits, bool]) -> ImageSignals | str:
-    path, limits, dihedral = task
+def _hash_one(task: tuple[Path, DecodeLimits, bool, bool]) -> ImageSignals | str:
+    path, limits, dihedral, features = task
     try:
-        return compute_signals(path.read_bytes(), limits, dihedral=dihedral)
+        return compute_signals(path.read_bytes(), limits, dihedral=dihedral, features=features)
     except (OSError, ShieldwallError) as exc:
         return reason(exc)
 
 
 def hash_paths(
-    paths: list[Path], limits: DecodeLimits, *, dihedral: bool, jobs: int
+    paths: list[Path],
+    limits: DecodeLimits,
+    *,
+    dihedral: bool,
+    jobs: int,
+    features: bool = False,
 ) -> Iterator[tuple[Path, ImageSignals | str]]:
-    """Each path with its signals, or with the reason it could not be hashed."""
-    tasks = [(path, limits, dihedral) for path in paths]
+    """Each path with its signals, or with the reason it could not be hashed. ``features`` adds
+    the keypoints that derived-fake search needs."""
+    tasks = [(path, limits, dihedral, features) for path in paths]
     if jobs <= 1 or len(paths) < MIN_FILES_FOR_WORKERS:
         for task in tasks:
             yield task[0], _hash_one(task)
