@@ -25,7 +25,7 @@ import numpy.typing as npt
 #: From this many descriptors on, the index is an inverted file rather than a flat scan.
 IVF_MIN = 60_000
 #: Clusters scanned per descriptor in the inverted file.
-NPROBE = 6
+NPROBE = 4
 #: The inverted file is retrained when the collection has grown this many times since training.
 GROWTH_BEFORE_RETRAIN = 4
 #: Clusters per square root of the number of descriptors.

@@ -316,8 +316,13 @@ def bank_list(db: DbOption = None, as_json: JsonOption = False) -> None:
                 typer.echo(json.dumps(record))
             else:
                 active = record["entries"]["active"]  # type: ignore[index]
+                region = (
+                    f"\tregion_threshold={bank.region_threshold}"
+                    if bank.kind is BankKind.SOURCE
+                    else ""
+                )
                 typer.echo(
-                    f"{bank.name}\t{bank.kind.value}\tthreshold={bank.pdq_threshold}"
+                    f"{bank.name}\t{bank.kind.value}\tthreshold={bank.pdq_threshold}{region}"
                     f"\t{'enabled' if bank.enabled else 'disabled'}\tactive={active}"
                 )
 
