@@ -40,7 +40,6 @@ from shieldwall.signals import (
     DEFAULT_WINDOWS,
     PDQ_MAX_SIDE,
     RegionSignature,
-    changed_area,
     compute_signals,
     query_features,
     region_signature,
@@ -125,11 +124,11 @@ def query_task(args: tuple[int, str, str]) -> list[Result]:
         box = None
         for method in METHODS:
             index, sigs = _STATE[method]
-            found = find_derived(index, sigs, features[method])
+            found = find_derived(index, sigs, features[method], min(THRESHOLDS))
             scores[method] = {c.entry_id: c.fit.score for c in found}
             own = next((c for c in found if c.entry_id == number), None)
             if method == "region" and own is not None:
-                box = changed_area(sigs[number], features[method], own.fit.matrix)[0]
+                box = own.layout.changed_box
         out.append(Result(label, number, hashes, scores, box, truth))
     return out
 
@@ -259,6 +258,14 @@ def main() -> None:
             f"| {strong_hit / max(len(strong), 1):.1%} | {false} |"
         )
     print(f"\nnegative pairs tried: {len(results) * (n - 1):,} ({n - 1} per query)")
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    for r in results:
+        for entry, score in r.scores["region"].items():
+            if entry != r.photo and score >= t:
+                pairs[(Path(files[r.photo]).name, Path(files[entry]).name)] += 1
+    print(
+        f"region false matches at threshold {t}, by (query's photo, matched photo): {dict(pairs)}"
+    )
 
     fakes = [r for r in results if r.label != "unaltered copy"]
     curves = threshold_table(fakes, weak)

@@ -130,9 +130,8 @@ def run_queries(
     n = photos
     for photo, features in enumerate(queries):
         started = time.process_time()
-        found = find_derived(index, sigs, features)
+        matched = find_derived(index, sigs, features, DEFAULT_REGION_THRESHOLD)
         times.append((time.process_time() - started) * 1000)
-        matched = [c for c in found if c.fit.score >= DEFAULT_REGION_THRESHOLD]
         hits += any(source[c.entry_id] == photo for c in matched)
         donor += sum(source[c.entry_id] == (photo + 1) % n for c in matched)
         false += sum(source[c.entry_id] not in (photo, (photo + 1) % n) for c in matched)

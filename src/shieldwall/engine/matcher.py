@@ -32,7 +32,7 @@ from shieldwall.domain import (
 )
 from shieldwall.engine.derived import find_derived
 from shieldwall.index import CodeArray, IdArray, KeypointIndex, PdqIndex, codes_from_hex
-from shieldwall.signals import ImageSignals, QueryFeatures, RegionSignature, changed_area
+from shieldwall.signals import ImageSignals, QueryFeatures, RegionSignature
 from shieldwall.storage import BankStore, StoredSignal
 
 
@@ -132,28 +132,28 @@ class _BankIndex:
             for (entry_id, signal), distance in sorted(found.items())
         ]
         if query.features is not None and self.signatures:
-            for candidate in find_derived(self.keypoints, self.signatures, query.features):
-                fit = candidate.fit
-                if fit.score >= self.bank.region_threshold:
-                    signature = self.signatures[candidate.entry_id]
-                    box, share = changed_area(signature, query.features, fit.matrix)
-                    evidence = RegionEvidence(
-                        fit.score,
-                        round(fit.scale, 3),
-                        round(fit.rotation_degrees, 2),
-                        box,
-                        round(share, 3),
+            threshold = self.bank.region_threshold
+            for candidate in find_derived(
+                self.keypoints, self.signatures, query.features, threshold
+            ):
+                fit, layout = candidate.fit, candidate.layout
+                evidence = RegionEvidence(
+                    fit.score,
+                    round(fit.scale, 3),
+                    round(fit.rotation_degrees, 2),
+                    layout.changed_box,
+                    round(layout.changed_share, 3),
+                )
+                matches.append(
+                    Match(
+                        self.bank.name,
+                        self.bank.kind,
+                        candidate.entry_id,
+                        SignalType.REGION,
+                        0,
+                        evidence,
                     )
-                    matches.append(
-                        Match(
-                            self.bank.name,
-                            self.bank.kind,
-                            candidate.entry_id,
-                            SignalType.REGION,
-                            0,
-                            evidence,
-                        )
-                    )
+                )
         return matches
 
 

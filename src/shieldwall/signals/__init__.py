@@ -10,7 +10,13 @@ from shieldwall.signals.pdq import (
     pdq_hash,
     pdq_reference,
 )
-from shieldwall.signals.region_match import RegionFit, changed_area, fit_region
+from shieldwall.signals.region_match import (
+    MAX_INTACT_CHANGE,
+    LayoutDiff,
+    RegionFit,
+    compare_layout,
+    fit_region,
+)
 from shieldwall.signals.regions import (
     MAX_KEYPOINTS,
     MIN_KEYPOINTS,
@@ -31,18 +37,20 @@ from shieldwall.signals.variants import (
 __all__ = [
     "DEFAULT_WINDOWS",
     "DIHEDRAL_NAMES",
+    "MAX_INTACT_CHANGE",
     "MAX_KEYPOINTS",
     "MIN_KEYPOINTS",
     "PDQ_MAX_SIDE",
     "SHARED_REGIONS",
     "CropWindow",
     "ImageSignals",
+    "LayoutDiff",
     "PdqHash",
     "QueryFeatures",
     "RegionFit",
     "RegionSignature",
     "body_zone",
-    "changed_area",
+    "compare_layout",
     "compute_signals",
     "crop_windows",
     "fit_region",

@@ -7,10 +7,12 @@ accepted when enough distinct keypoints agree on one whose scale and rotation a 
 have (a crop enlarges, a screenshot shrinks; nobody re-shares a fake at 45 degrees). The score is
 the number of distinct registered keypoints that agree.
 
-The changed area (computed only for accepted matches: it costs a warp of the query) compares the
-coarse tile layout of the registered photo with the query brought back into the photo's frame by
-the fitted transform; the box around the tiles that differ is reported in the query's relative
-coordinates.
+The layout comparison (computed only for candidates at or above the threshold: it costs a warp of
+the query) compares the coarse tile layout of the registered photo with the query brought back
+into the photo's frame by the fitted transform. It does two things: it rejects a candidate whose
+*intact area* (top and sides, which a fake keeps) differs in more than MAX_INTACT_CHANGE of its
+tiles, i.e. a different photo of the same kind of scene whose corners happen to line up; and it
+reports the box around the tiles that differ, in the query's relative coordinates.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from shieldwall.signals.regions import TILES, QueryFeatures, RegionSignature, tile_layout
+from shieldwall.signals.regions import (
+    TILES,
+    QueryFeatures,
+    RegionSignature,
+    body_zone,
+    tile_layout,
+)
 
 #: Fewest correspondences worth fitting a transform to.
 MIN_PAIRS = 6
@@ -35,6 +43,8 @@ MAX_ROTATION_DEGREES = 10.0
 MEAN_CHANGE = 22
 CONTRAST_RATIO = 2.2
 CONTRAST_FLOOR = 24  # stored contrast units (4 x standard deviation)
+#: Share of the intact area's visible tiles that may differ in a fake of the photo.
+MAX_INTACT_CHANGE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +93,20 @@ def fit_region(
     return RegionFit(score, scale, rotation, matrix)
 
 
-def changed_area(
+@dataclass(frozen=True, slots=True)
+class LayoutDiff:
+    """How the query, brought back into the registered photo's frame, differs from the photo's
+    coarse tile layout."""
+
+    changed_box: tuple[float, float, float, float] | None  # relative to the query
+    changed_share: float  # of the photo's visible tiles
+    intact_changed: float  # of the visible tiles of the intact area (top and sides)
+
+
+def compare_layout(
     signature: RegionSignature, features: QueryFeatures, matrix: npt.NDArray[np.float64]
-) -> tuple[tuple[float, float, float, float] | None, float]:
-    """Box (relative to the query) around the photo's tiles that the query changed, and the share
-    of visible tiles that changed."""
+) -> LayoutDiff:
+    """Compare tile by tile; the box surrounds the largest group of changed tiles."""
     size = (signature.width, signature.height)
     inverse = cv2.invertAffineTransform(matrix)
     back = np.asarray(
@@ -103,10 +122,12 @@ def changed_area(
     low = np.minimum(layout[:, :, 1], stored[:, :, 1])
     high = np.maximum(layout[:, :, 1], stored[:, :, 1])
     contrast_change = (high >= CONTRAST_FLOOR) & (high > CONTRAST_RATIO * np.maximum(low, 1))
-    changed = (mean_change | contrast_change) & visible
-    changed = _largest_blob(changed)
+    differs = (mean_change | contrast_change) & visible
+    intact = visible & ~_TILE_BODY
+    intact_changed = float((differs & intact).sum() / max(intact.sum(), 1))
+    changed = _largest_blob(differs)
     if not changed.any():
-        return None, 0.0
+        return LayoutDiff(None, 0.0, intact_changed)
     rows, cols = np.nonzero(changed)
     tile_w, tile_h = signature.width / TILES, signature.height / TILES
     corners = np.array(
@@ -122,7 +143,15 @@ def changed_area(
     left, top = placed.min(axis=0) / (width, height)
     right, bottom = placed.max(axis=0) / (width, height)
     box = tuple(round(float(np.clip(v, 0.0, 1.0)), 3) for v in (left, top, right, bottom))
-    return (box[0], box[1], box[2], box[3]), float(changed.sum() / max(visible.sum(), 1))
+    return LayoutDiff(
+        (box[0], box[1], box[2], box[3]),
+        float(changed.sum() / max(visible.sum(), 1)),
+        intact_changed,
+    )
+
+
+#: Tiles whose centre lies in the body zone (the rest is the intact area).
+_TILE_BODY = body_zone(TILES * 8, TILES * 8)[4::8, 4::8]
 
 
 def _largest_blob(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
