@@ -249,3 +249,23 @@ def test_any_image_shape_gives_a_signature(width: int, height: int, seed: int) -
     noise = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
     signature = region_signature(noise)
     assert RegionSignature.from_bytes(signature.to_bytes()).to_bytes() == signature.to_bytes()
+
+
+def test_layout_check_tells_the_kept_area_apart(samples: dict[str, bytes]) -> None:
+    from shieldwall.signals import MAX_INTACT_CHANGE, QueryFeatures, compare_layout
+
+    own = compute_signals(samples["berlin-cathedral.jpg"], region=True, features=True)
+    other = compute_signals(samples["gateway-of-india.jpg"], features=True)
+    assert own.region is not None and own.features is not None and other.features is not None
+    signature = own.region
+
+    def placed(features: QueryFeatures) -> np.ndarray:  # registered frame stretched onto the query
+        grey = features.grey
+        return np.array(
+            [[grey.shape[1] / signature.width, 0, 0], [0, grey.shape[0] / signature.height, 0]]
+        )
+
+    same = compare_layout(signature, own.features, placed(own.features))
+    assert same.intact_changed == 0 and same.changed_box is None
+    different = compare_layout(signature, other.features, placed(other.features))
+    assert different.intact_changed > MAX_INTACT_CHANGE
