@@ -22,7 +22,18 @@ ALLOWED = {
     "index": {"domain"},
     "storage": {"domain"},
     "exchange": {"domain"},
-    "engine": {"domain", "media", "signals", "index", "storage", "exchange"},
+    "classifiers": {"domain", "media"},
+    "actions": {"domain", "storage"},
+    "engine": {
+        "domain",
+        "media",
+        "signals",
+        "index",
+        "storage",
+        "exchange",
+        "classifiers",
+        "actions",
+    },
 }
 
 

@@ -1,16 +1,31 @@
 """Domain types: frozen dataclasses, enums and errors. Imports nothing else of Shieldwall."""
 
+from shieldwall.domain.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    ChainBreak,
+    ChainReport,
+    NewAuditEvent,
+    canonical_json,
+    seal,
+    verify_chain,
+)
 from shieldwall.domain.errors import (
+    ApiKeyNotFoundError,
     BankExistsError,
     BankFileError,
     BankNotFoundError,
+    ClassifierUnavailableError,
     DecodeError,
     DecodeFailure,
     EntryNotFoundError,
     InvalidArgumentError,
     InvalidHashError,
+    PolicyError,
+    ReviewNotFoundError,
     ShieldwallError,
 )
+from shieldwall.domain.keys import ApiKey, Scope, parse_scopes
 from shieldwall.domain.models import (
     DEFAULT_PDQ_THRESHOLD,
     DEFAULT_REGION_THRESHOLD,
@@ -32,18 +47,26 @@ from shieldwall.domain.models import (
     validate_region_threshold,
     validate_threshold,
 )
+from shieldwall.domain.verdicts import PolicyDecision, Reason, Verdict
 
 __all__ = [
     "DEFAULT_PDQ_THRESHOLD",
     "DEFAULT_REGION_THRESHOLD",
+    "GENESIS_HASH",
     "HEX_LENGTH",
     "MAX_PDQ_THRESHOLD",
     "MIN_PDQ_QUALITY",
+    "ApiKey",
+    "ApiKeyNotFoundError",
+    "AuditEvent",
     "Bank",
     "BankExistsError",
     "BankFileError",
     "BankKind",
     "BankNotFoundError",
+    "ChainBreak",
+    "ChainReport",
+    "ClassifierUnavailableError",
     "DecodeError",
     "DecodeFailure",
     "Entry",
@@ -53,13 +76,24 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidHashError",
     "Match",
+    "NewAuditEvent",
     "NewEntry",
+    "PolicyDecision",
+    "PolicyError",
+    "Reason",
     "RegionEvidence",
+    "ReviewNotFoundError",
+    "Scope",
     "ShieldwallError",
     "SignalType",
+    "Verdict",
+    "canonical_json",
     "normalise_hash",
+    "parse_scopes",
     "pdq_matchable",
+    "seal",
     "validate_bank_name",
     "validate_region_threshold",
     "validate_threshold",
+    "verify_chain",
 ]

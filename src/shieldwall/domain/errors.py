@@ -52,3 +52,19 @@ class InvalidArgumentError(ShieldwallError):
 
 class BankFileError(ShieldwallError):
     """An import file is malformed; nothing of it was written."""
+
+
+class ClassifierUnavailableError(ShieldwallError):
+    """A classifier's model or its package is not installed; the message says how to install it."""
+
+
+class ApiKeyNotFoundError(ShieldwallError):
+    """No API key has the given id or prefix."""
+
+
+class PolicyError(ShieldwallError):
+    """A policy file is malformed or names something unknown; the policy was not loaded."""
+
+
+class ReviewNotFoundError(ShieldwallError):
+    """No review item has the given id."""

@@ -2,7 +2,8 @@
 
 The store commits first; only then is the in-memory index changed. A withdrawal therefore stops
 matching before ``withdraw`` returns, and a crash between the two leaves storage right (the index
-is rebuilt from storage at the next start).
+is rebuilt from storage at the next start). Every change is then written to the audit log (ids,
+counts and settings; never hash values, which are sensitive for intimate images).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shieldwall.domain import (
     EntrySignal,
     EntryStatus,
     InvalidHashError,
+    NewAuditEvent,
     NewEntry,
     SignalType,
     normalise_hash,
@@ -35,7 +37,7 @@ from shieldwall.signals import (
     RegionSignature,
     compute_signals,
 )
-from shieldwall.storage import BankStore
+from shieldwall.storage import AuditStore, BankStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,9 @@ class Curator:
         matcher: Matcher,
         limits: DecodeLimits | None = None,
         crop_windows: tuple[CropWindow, ...] = DEFAULT_WINDOWS,
+        audit: AuditStore | None = None,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._matcher = matcher
         self._limits = limits or DecodeLimits()
@@ -64,9 +68,12 @@ class Curator:
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         origin: str = "local",
         region_threshold: int = DEFAULT_REGION_THRESHOLD,
+        *,
+        actor: str = "local",
     ) -> Bank:
         bank = self._store.create_bank(name, kind, pdq_threshold, origin, region_threshold)
         self._matcher.bank_changed(bank)
+        self._record(actor, "bank.created", bank, _settings(bank))
         return bank
 
     def update_bank(
@@ -76,6 +83,7 @@ class Curator:
         enabled: bool | None = None,
         pdq_threshold: int | None = None,
         region_threshold: int | None = None,
+        actor: str = "local",
     ) -> Bank:
         bank = self._store.update_bank(
             name,
@@ -84,6 +92,7 @@ class Curator:
             region_threshold=region_threshold,
         )
         self._matcher.bank_changed(bank)
+        self._record(actor, "bank.updated", bank, _settings(bank))
         return bank
 
     def hash_for_bank(self, data: bytes, kind: BankKind = BankKind.KNOWN) -> ImageSignals:
@@ -123,18 +132,20 @@ class Curator:
         new = NewEntry((EntrySignal(signal, clean, "original", None),), added_by, note, case_ref)
         return self._add(bank, [new])[0]
 
-    def withdraw(self, bank_name: str, entry_id: int) -> Entry:
+    def withdraw(self, bank_name: str, entry_id: int, actor: str = "local") -> Entry:
         """Stop an entry matching. Effective for every match that starts after this returns."""
         bank = self._store.get_bank(bank_name)
         entry = self._store.set_status(bank_name, entry_id, EntryStatus.WITHDRAWN)
         self._matcher.entries_removed(bank, [entry])
+        self._record(actor, "entry.withdrawn", bank, {"entry_id": entry.id})
         return entry
 
-    def reinstate(self, bank_name: str, entry_id: int) -> Entry:
+    def reinstate(self, bank_name: str, entry_id: int, actor: str = "local") -> Entry:
         bank = self._store.get_bank(bank_name)
         entry = self._store.set_status(bank_name, entry_id, EntryStatus.ACTIVE)
         self._matcher.entries_removed(bank, [entry])  # never index an entry twice
         self._matcher.entries_added(bank, [entry])
+        self._record(actor, "entry.reinstated", bank, {"entry_id": entry.id})
         return entry
 
     def export(
@@ -185,14 +196,41 @@ class Curator:
             if key not in seen:
                 seen.add(key)
                 fresh.append(entry)
+        result = ImportResult(added=len(fresh), skipped=len(entries) - len(fresh))
         if fresh:
-            self._add(bank, fresh)
-        return ImportResult(added=len(fresh), skipped=len(entries) - len(fresh))
+            self._add(bank, fresh, event="bank.imported", skipped=result.skipped)
+        return result
 
-    def _add(self, bank: Bank, entries: Sequence[NewEntry]) -> list[Entry]:
+    def _add(
+        self,
+        bank: Bank,
+        entries: Sequence[NewEntry],
+        event: str = "entry.added",
+        skipped: int = 0,
+    ) -> list[Entry]:
         stored = self._store.add_entries(bank.name, entries)
         self._matcher.entries_added(bank, stored)
+        payload: dict[str, object] = {"entry_ids": [e.id for e in stored]}
+        if event == "bank.imported":
+            payload = {"added": len(stored), "skipped": skipped, **payload}
+        else:
+            payload["signals"] = sorted({s.signal.value for e in stored for s in e.signals})
+        self._record(entries[0].added_by, event, bank, payload)
         return stored
+
+    def _record(self, actor: str, event: str, bank: Bank, payload: dict[str, object]) -> None:
+        if self._audit is not None:
+            self._audit.append([NewAuditEvent(actor, event, f"bank:{bank.name}", payload)])
+
+
+def _settings(bank: Bank) -> dict[str, object]:
+    return {
+        "kind": bank.kind.value,
+        "enabled": bank.enabled,
+        "pdq_threshold": bank.pdq_threshold,
+        "region_threshold": bank.region_threshold,
+        "origin": bank.origin,
+    }
 
 
 def _identity(signals: Sequence[EntrySignal]) -> tuple[SignalType, str]:

@@ -6,14 +6,14 @@ derived-fake search (engine.derived) at the bank's region threshold. The Curator
 Matcher about every change it commits, so an added or withdrawn entry affects the very next
 match; a new process builds everything from storage.
 
-One lock guards the indexes, so a service may match from many threads while the Curator changes
-banks: FAISS is not safe for a search during an add, and a compaction swaps layers. Matching holds
-it for the lookup only (~0.3 ms at 1M codes), hashing happens outside it.
+A readers-writer lock guards the indexes: many threads match at once (FAISS searches are
+read-only), while a bank change waits for them and runs alone (FAISS is not safe for a search
+during an add, and a compaction swaps layers). Matching holds it for the lookup only (~0.3 ms at
+1M codes; tens of ms when derived-fake search runs); hashing happens outside it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from shieldwall.domain import (
     pdq_matchable,
 )
 from shieldwall.engine.derived import find_derived
+from shieldwall.engine.rwlock import ReadWriteLock
 from shieldwall.index import CodeArray, IdArray, KeypointIndex, PdqIndex, codes_from_hex
 from shieldwall.signals import ImageSignals, QueryFeatures, RegionSignature
 from shieldwall.storage import BankStore, StoredSignal
@@ -161,7 +162,7 @@ class Matcher:
     def __init__(self, store: BankStore) -> None:
         self._store = store
         self._banks: dict[str, _BankIndex] = {}
-        self._lock = threading.Lock()
+        self._lock = ReadWriteLock()
 
     def load(self) -> None:
         """Build every bank's index from storage (start-up)."""
@@ -169,13 +170,13 @@ class Matcher:
             bank.name: _BankIndex.build(bank, self._store.active_signals(bank.id))
             for bank in self._store.list_banks()
         }
-        with self._lock:
+        with self._lock.writing():
             self._banks = banks
 
     def match(self, query: QueryHashes) -> list[Match]:
         """Every match in every enabled bank, PDQ compared at each bank's own threshold."""
         matches: list[Match] = []
-        with self._lock:
+        with self._lock.reading():
             for index in self._banks.values():
                 if index.bank.enabled:
                     matches.extend(index.match(query))
@@ -184,7 +185,7 @@ class Matcher:
     # -- change notifications from the Curator (after the change is committed) -------------------
 
     def bank_changed(self, bank: Bank) -> None:
-        with self._lock:
+        with self._lock.writing():
             index = self._banks.get(bank.name)
             if index is None:
                 self._banks[bank.name] = _BankIndex(bank)
@@ -198,29 +199,29 @@ class Matcher:
             if entry.status is EntryStatus.ACTIVE
             for s in entry.signals
         ]
-        with self._lock:
+        with self._lock.writing():
             self._banks.setdefault(bank.name, _BankIndex(bank)).add(signals)
 
     def entries_removed(self, bank: Bank, entries: Iterable[Entry]) -> None:
         entries = list(entries)
-        with self._lock:
+        with self._lock.writing():
             index = self._banks.get(bank.name)
             if index is not None:
                 index.remove(entries)
 
     def wants_features(self) -> bool:
         """Whether any enabled bank holds region signatures, so queries need their keypoints."""
-        with self._lock:
+        with self._lock.reading():
             return any(i.bank.enabled and i.signatures for i in self._banks.values())
 
     def region_size(self, bank_name: str) -> int:
         """Region signatures indexed for the bank."""
-        with self._lock:
+        with self._lock.reading():
             index = self._banks.get(bank_name)
             return len(index.signatures) if index is not None else 0
 
     def size(self, bank_name: str) -> int:
         """Live PDQ codes indexed for the bank."""
-        with self._lock:
+        with self._lock.reading():
             index = self._banks.get(bank_name)
             return len(index.pdq) if index is not None else 0

@@ -1,7 +1,12 @@
 """Hashers: pure functions of image bytes or pixels. Import domain and media only."""
 
 from shieldwall.signals.exact import md5_hex, sha256_hex
-from shieldwall.signals.image_signals import ImageSignals, compute_signals
+from shieldwall.signals.image_signals import (
+    ImageSignals,
+    compute_signals,
+    decode_for_signals,
+    signals_of_image,
+)
 from shieldwall.signals.pdq import (
     DIHEDRAL_NAMES,
     PDQ_MAX_SIDE,
@@ -53,6 +58,7 @@ __all__ = [
     "compare_layout",
     "compute_signals",
     "crop_windows",
+    "decode_for_signals",
     "fit_region",
     "md5_hex",
     "pdq_dihedral",
@@ -61,5 +67,6 @@ __all__ = [
     "query_features",
     "region_signature",
     "sha256_hex",
+    "signals_of_image",
     "tile_layout",
 ]

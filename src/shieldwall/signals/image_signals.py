@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shieldwall.domain import EntrySignal, SignalType
-from shieldwall.media import DecodeLimits, RGBArray, decode_image, trim_uniform_borders
+from shieldwall.media import (
+    DecodedImage,
+    DecodeLimits,
+    RGBArray,
+    decode_image,
+    trim_uniform_borders,
+)
 from shieldwall.signals.exact import md5_hex, sha256_hex
 from shieldwall.signals.pdq import (
     DIHEDRAL_NAMES,
@@ -121,7 +127,35 @@ def compute_signals(
     those windows of the trimmed image (bank side); ``region`` adds the region signature (bank
     side, source banks) and ``features`` the query keypoints it is matched with. Raises
     DecodeError for bad input."""
-    image = decode_image(data, limits, max_side=PDQ_MAX_SIDE)
+    image = decode_for_signals(data, limits)
+    return signals_of_image(
+        image,
+        data,
+        dihedral=dihedral,
+        crops=crops,
+        regions=regions,
+        region=region,
+        features=features,
+    )
+
+
+def decode_for_signals(data: bytes, limits: DecodeLimits | None = None) -> DecodedImage:
+    """Decode ``data`` at the size signals are computed at (long side at most 512 px)."""
+    return decode_image(data, limits, max_side=PDQ_MAX_SIDE)
+
+
+def signals_of_image(
+    image: DecodedImage,
+    data: bytes,
+    *,
+    dihedral: bool = False,
+    crops: tuple[CropWindow, ...] = (),
+    regions: tuple[CropWindow, ...] = SHARED_REGIONS,
+    region: bool = False,
+    features: bool = False,
+) -> ImageSignals:
+    """``compute_signals`` for an image already decoded by ``decode_for_signals`` from
+    ``data`` (so a caller that also classifies the pixels decodes once)."""
     pixels, (left, top, right, bottom) = trim_uniform_borders(image.pixels)
     was_trimmed = pixels.shape != image.pixels.shape
     forms = pdq_dihedral(pixels) if dihedral else ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from shieldwall.domain import (
     validate_region_threshold,
     validate_threshold,
 )
+from shieldwall.storage.clock import as_utc, now_utc
 from shieldwall.storage.schema import BankRow, EntryRow, SignalRow
 
 #: Entries read per round trip when streaming a whole bank (export, index build).
@@ -46,15 +46,6 @@ class StoredSignal:
     payload: bytes | None = None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _bank(row: BankRow) -> Bank:
     return Bank(
         id=row.id,
@@ -64,8 +55,8 @@ def _bank(row: BankRow) -> Bank:
         pdq_threshold=row.pdq_threshold,
         region_threshold=row.region_threshold,
         origin=row.origin,
-        created_at=_as_utc(row.created_at),
-        updated_at=_as_utc(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -79,7 +70,7 @@ def _entry(row: EntryRow) -> Entry:
             for s in row.signals
         ),
         added_by=row.added_by,
-        added_at=_as_utc(row.added_at),
+        added_at=as_utc(row.added_at),
         note=row.note,
         case_ref=row.case_ref,
     )
@@ -103,7 +94,7 @@ class BankStore:
         validate_bank_name(name)
         validate_threshold(pdq_threshold)
         validate_region_threshold(region_threshold)
-        now = _now()
+        now = now_utc()
         row = BankRow(
             name=name,
             kind=BankKind(kind).value,
@@ -148,7 +139,7 @@ class BankStore:
                 row.pdq_threshold = validate_threshold(pdq_threshold)
             if region_threshold is not None:
                 row.region_threshold = validate_region_threshold(region_threshold)
-            row.updated_at = _now()
+            row.updated_at = now_utc()
             session.commit()
             return _bank(row)
 
@@ -162,7 +153,7 @@ class BankStore:
         if not entries:
             self.get_bank(bank_name)  # still report an unknown bank
             return []
-        now = _now()
+        now = now_utc()
         with self.engine.begin() as connection:
             bank_id = connection.scalar(select(BankRow.id).where(BankRow.name == bank_name))
             if bank_id is None:
@@ -219,7 +210,7 @@ class BankStore:
         with self._sessions() as session:
             row = self._entry_row(session, bank_name, entry_id)
             row.status = status.value
-            row.updated_at = _now()
+            row.updated_at = now_utc()
             session.commit()
             return _entry(row)
 

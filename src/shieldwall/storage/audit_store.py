@@ -1,0 +1,123 @@
+"""AuditStore: appends events to the hash chain and reads them back in order.
+
+Appending reads the last event and writes the next under one transaction. Within a process a lock
+orders appenders; between processes the primary key on ``seq`` makes the loser of a race fail and
+retry with the new head, so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from shieldwall.domain import GENESIS_HASH, AuditEvent, NewAuditEvent, canonical_json, seal
+from shieldwall.storage.clock import as_utc, now_utc
+from shieldwall.storage.schema import AuditRow
+
+#: Times an append is retried when another process took the next sequence number first.
+APPEND_ATTEMPTS = 8
+#: Events read per round trip when walking the chain.
+PAGE_SIZE = 5_000
+
+
+def _event(row: AuditRow) -> AuditEvent:
+    return AuditEvent(
+        row.seq,
+        as_utc(row.at),
+        row.actor,
+        row.event,
+        row.subject,
+        json.loads(row.payload),
+        row.payload_digest,
+        row.prev_hash,
+        row.hash,
+    )
+
+
+class AuditStore:
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+
+    def append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
+        """Append ``events`` in order, all or none, and return them sealed."""
+        if not events:
+            return []
+        with self._lock:
+            for attempt in range(APPEND_ATTEMPTS):
+                try:
+                    return self._append(events)
+                except (IntegrityError, OperationalError):
+                    if attempt == APPEND_ATTEMPTS - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
+        with self._sessions.begin() as session:
+            head = session.execute(
+                select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+            ).first()
+            seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            at = now_utc()
+            sealed = []
+            for new in events:
+                seq += 1
+                event = seal(new, seq, at, prev)
+                prev = event.hash
+                sealed.append(event)
+                session.add(
+                    AuditRow(
+                        seq=event.seq,
+                        at=event.at,
+                        actor=event.actor,
+                        event=event.event,
+                        subject=event.subject,
+                        payload=canonical_json(event.payload),
+                        payload_digest=event.payload_digest,
+                        prev_hash=event.prev_hash,
+                        hash=event.hash,
+                    )
+                )
+        return sealed
+
+    def iter_events(self, after: int = 0) -> Iterator[AuditEvent]:
+        """Every event with ``seq`` > ``after``, in order, a page at a time."""
+        while True:
+            with self._sessions() as session:
+                rows = session.scalars(
+                    select(AuditRow)
+                    .where(AuditRow.seq > after)
+                    .order_by(AuditRow.seq)
+                    .limit(PAGE_SIZE)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _event(row)
+            after = rows[-1].seq
+
+    def for_subject(self, subject: str) -> list[AuditEvent]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.seq)
+            )
+            return [_event(r) for r in rows]
+
+    def recent(self, limit: int = 100, event: str | None = None) -> list[AuditEvent]:
+        query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
+        if event is not None:
+            query = query.where(AuditRow.event == event)
+        with self._sessions() as session:
+            return [_event(r) for r in session.scalars(query)]
+
+    def count(self, event: str | None = None) -> int:
+        query = select(func.count()).select_from(AuditRow)
+        if event is not None:
+            query = query.where(AuditRow.event == event)
+        with self._sessions() as session:
+            return int(session.scalar(query) or 0)
