@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,35 @@ class Settings(BaseSettings):
     crop_variants: bool = Field(
         True,
         description="Bank extra PDQ hashes of common crops of each image, so cropped copies match.",
+    )
+
+    policy_file: Path | None = Field(
+        None,
+        description="Verdict policy TOML file (default: the bundled policy; see "
+        "`shieldwall policy show`).",
+    )
+    classifier: str = Field(
+        "opennsfw",
+        description="Explicit-image classifier: 'opennsfw' (needs the nsfw extra) or 'none' "
+        "(hash-only). Without the extra the service runs hash-only and says so in /readyz.",
+    )
+    webhook_url: str | None = Field(
+        None, description="URL the notify action POSTs signed decisions to (unset: skipped)."
+    )
+    webhook_secret: str = Field(
+        "",
+        description="Shared secret for the webhook HMAC-SHA256 signature (X-Shieldwall-Signature).",
+    )
+    scan_workers: int = Field(
+        0,
+        ge=0,
+        description="Threads scanning images at once (0: the CPU count).",
+    )
+    scan_queue: int = Field(
+        0,
+        ge=0,
+        description="Scans allowed to wait for a worker before new ones get 503 "
+        "(0: twice the workers).",
     )
 
     def decode_limits(self) -> DecodeLimits:

@@ -29,7 +29,7 @@ class ScanContext:
     matches: Sequence[Match]
     scores: Mapping[str, float] | None
     #: Hashes of the item: {"pdq": ..., "md5": ..., "sha256": ...} (absent ones left out).
-    signals: Mapping[str, str]
+    signals: Mapping[str, str | int]
 
 
 class OutcomeStatus(enum.StrEnum):

