@@ -1,17 +1,23 @@
-# Two targets a newcomer needs: `make demo` (or `make serve` once the service exists) and `make test`.
+# Two targets a newcomer needs: `make serve` (the HTTP service) and `make test`.
 # Both create ./.venv and install what they need on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: serve demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The service on the embedded default (SQLite in ./var/); HOST/PORT override where it listens.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+serve: $(STAMP)
+	$(BIN)/shieldwall serve --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
 	$(BIN)/shieldwall demo

@@ -119,3 +119,10 @@ def runtime(database_url: str) -> Iterator[Runtime]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``database_url`` as the SHIELDWALL_DATABASE_URL the CLI reads."""
+    monkeypatch.setenv("SHIELDWALL_DATABASE_URL", database_url)
+    return database_url

@@ -62,7 +62,7 @@ def test_layer_imports(layer: str) -> None:
 
 def test_nothing_imports_adapters() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if "adapters" in path.parts:
+        if "adapters" in path.parts or path.name == "__main__.py":  # the entry point runs the CLI
             continue
         assert not any(n.startswith("shieldwall.adapters") for n in imports_of(path)), path
 

@@ -17,12 +17,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("SHIELDWALL_DATABASE_URL", database_url)
-    return database_url
-
-
-@pytest.fixture
 def photos(tmp_path: Path, samples: dict[str, bytes]) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -100,6 +94,7 @@ def test_bank_workflow(db: str, photos: Path, tmp_path: Path, samples: dict[str,
     assert first["matches"] == [
         {
             "bank": "known",
+            "bank_kind": "known",
             "entry_id": ids[0],
             "signal": "pdq",
             "distance": first["matches"][0]["distance"],

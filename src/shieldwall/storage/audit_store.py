@@ -1,17 +1,20 @@
 """AuditStore: appends events to the hash chain and reads them back in order.
 
 Appending reads the last event and writes the next under one transaction. Within a process a lock
-orders appenders; between processes the primary key on ``seq`` makes the loser of a race fail and
-retry with the new head, so the chain never forks.
+orders appenders. Between processes, PostgreSQL appenders queue on a transaction-scoped advisory
+lock; on SQLite the primary key on ``seq`` (and SQLite's single writer) makes the loser of a race
+fail and retry with the new head. Either way the chain never forks.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -21,6 +24,8 @@ from shieldwall.storage.schema import AuditRow
 
 #: Times an append is retried when another process took the next sequence number first.
 APPEND_ATTEMPTS = 8
+#: Advisory lock id (PostgreSQL) that serialises appenders across processes.
+ADVISORY_LOCK = 0x5357_4155_4449_54  # "SWAUDIT"
 #: Events read per round trip when walking the chain.
 PAGE_SIZE = 5_000
 
@@ -43,6 +48,7 @@ class AuditStore:
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._lock = threading.Lock()
+        self._postgres = engine.dialect.name == "postgresql"
 
     def append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
         """Append ``events`` in order, all or none, and return them sealed."""
@@ -55,10 +61,13 @@ class AuditStore:
                 except (IntegrityError, OperationalError):
                     if attempt == APPEND_ATTEMPTS - 1:
                         raise
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
     def _append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
         with self._sessions.begin() as session:
+            if self._postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
             head = session.execute(
                 select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
             ).first()
