@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -17,6 +18,8 @@ from shieldwall.adapters.api.errors import ApiError
 
 #: Room for multipart headers and other fields on top of the image limit.
 MULTIPART_OVERHEAD = 64 * 1024
+#: Seconds a client may take to send its body: a slow sender holds a scan slot meanwhile.
+BODY_TIMEOUT_SECONDS = 30.0
 #: Raw-body content types taken as an image (the decoder checks what it really is).
 RAW_TYPES = ("image/", "application/octet-stream")
 
@@ -38,11 +41,19 @@ async def read_limited(request: Request, limit: int) -> bytes:
             raise ApiError(413, "too_many_bytes", f"{length} bytes is over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_many_bytes", f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(BODY_TIMEOUT_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(
+                        413, "too_many_bytes", f"the body is over the limit of {limit} bytes"
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408, "request_timeout", f"the body took over {BODY_TIMEOUT_SECONDS:.0f} s to arrive"
+        ) from None
     return b"".join(chunks)
 
 
