@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from shieldwall.domain import DecodeError, DecodeFailure
 
@@ -136,17 +136,55 @@ def _normalise(image: Image.Image, max_side: int | None) -> DecodedImage:
     except Exception as exc:
         raise DecodeError(DecodeFailure.CORRUPT, f"undecodable image data: {exc}") from None
     try:
-        upright = ImageOps.exif_transpose(image)
+        orientation = int(image.getexif().get(_ORIENTATION, 1))
     except Exception:  # a broken EXIF block must not lose an otherwise valid image
-        upright = image
+        orientation = 1
     try:
-        rgb = _to_rgb(upright)
+        # Shrink before any conversion or transpose: each of those copies the whole image, and a
+        # few KB of PNG or WebP can declare 100 MP (0.3-0.4 GB a copy).
+        small = _shrink(image, max_side)
+        rgb = _to_rgb(small)
         if max_side is not None and max(rgb.size) > max_side:
             rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        method = _TRANSPOSE.get(orientation)
+        if method is not None:
+            rgb = rgb.transpose(method)
         pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     except Exception as exc:  # an exotic mode or a lazy decoder failing late: refuse, never crash
         raise DecodeError(DecodeFailure.CORRUPT, f"cannot convert to RGB: {exc}") from None
     return DecodedImage(pixels=pixels, original_size=original_size, format=fmt)
+
+
+_ORIENTATION = 0x0112
+#: EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: Modes Pillow resamples smoothly; others (palette, 1-bit, 16-bit) are converted first.
+_RESAMPLABLE = ("L", "LA", "RGB", "RGBA", "RGBX", "I", "F")
+#: Palette and 1-bit images only resample by nearest neighbour: down to this many times the
+#: wanted size, the rest is done smoothly after conversion.
+_NEAREST_HEADROOM = 4
+
+
+def _shrink(image: Image.Image, max_side: int | None) -> Image.Image:
+    """Bring ``image`` near ``max_side`` in its own mode, before it is converted."""
+    if max_side is None or max(image.size) <= max_side:
+        return image
+    if image.mode in _RESAMPLABLE:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return image
+    if image.mode in ("P", "1") and max(image.size) > _NEAREST_HEADROOM * max_side:
+        scale = _NEAREST_HEADROOM * max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        return image.resize(size, Image.Resampling.NEAREST)
+    return image
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -169,7 +207,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def _high_depth_to_l(image: Image.Image) -> Image.Image:
     """Scale 16/32-bit grey or float images to 8 bits instead of letting Pillow clip them."""
-    values = np.asarray(image).astype(np.float64)
+    values = np.nan_to_num(np.asarray(image).astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     top = float(values.max()) if values.size else 0.0
     if image.mode == "F":
         scale = 255.0 if top <= 1.0 else 255.0 / max(top, 1.0)

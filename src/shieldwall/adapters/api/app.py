@@ -32,6 +32,8 @@ from shieldwall.settings import Settings
 from shieldwall.signals import DEFAULT_WINDOWS
 
 log = logging.getLogger(__name__)
+# python-multipart warns once per malformed body: any client could fill the log with them.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 _FROM_SETTINGS: Any = object()
 
 

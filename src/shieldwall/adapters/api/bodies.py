@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import anyio
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from shieldwall.adapters.api.errors import ApiError
 
@@ -20,6 +20,10 @@ from shieldwall.adapters.api.errors import ApiError
 MULTIPART_OVERHEAD = 64 * 1024
 #: Seconds a client may take to send its body: a slow sender holds a scan slot meanwhile.
 BODY_TIMEOUT_SECONDS = 30.0
+#: Longest multipart boundary (RFC 2046).
+MAX_BOUNDARY = 70
+#: Longest form field kept besides the file (``reference``, ``note``...).
+MAX_FIELD = 1000
 #: Raw-body content types taken as an image (the decoder checks what it really is).
 RAW_TYPES = ("image/", "application/octet-stream")
 
@@ -50,6 +54,8 @@ async def read_limited(request: Request, limit: int) -> bytes:
                         413, "too_many_bytes", f"the body is over the limit of {limit} bytes"
                     )
                 chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "client_disconnected", "the client closed the connection") from None
     except TimeoutError:
         raise ApiError(
             408, "request_timeout", f"the body took over {BODY_TIMEOUT_SECONDS:.0f} s to arrive"
@@ -64,8 +70,10 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     kind_text = kind.decode("latin-1").lower()
     if kind_text == "multipart/form-data":
         boundary = options.get(b"boundary")
-        if not boundary:
-            raise ApiError(422, "bad_multipart", "multipart body without a boundary")
+        if not boundary or len(boundary) > MAX_BOUNDARY:
+            raise ApiError(
+                422, "bad_multipart", f"a multipart boundary is 1-{MAX_BOUNDARY} characters"
+            )
         body = await read_limited(request, max_bytes + MULTIPART_OVERHEAD)
         return _parse_multipart(body, boundary, max_bytes)
     if kind_text.startswith(RAW_TYPES):
@@ -100,20 +108,20 @@ def _parse_multipart(body: bytes, boundary: bytes, max_bytes: int) -> Upload:
         header_field.clear()
         header_value.clear()
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_part_data": on_part_data,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-        },
-    )
     try:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": on_part_begin,
+                "on_part_data": on_part_data,
+                "on_header_field": on_header_field,
+                "on_header_value": on_header_value,
+                "on_header_end": on_header_end,
+            },
+        )
         parser.write(body)
         parser.finalize()
-    except MultipartParseError as exc:
+    except FormParserError as exc:
         raise ApiError(422, "bad_multipart", f"malformed multipart body: {exc}") from None
     upload = Upload(b"")
     found = False
@@ -124,7 +132,7 @@ def _parse_multipart(body: bytes, boundary: bytes, max_bytes: int) -> Upload:
             if len(data) > max_bytes:
                 raise ApiError(413, "too_many_bytes", f"the file is over {max_bytes} bytes")
             upload.data, found = bytes(data), True
-        elif name and len(data) <= 1000:
+        elif name and len(data) <= MAX_FIELD:
             upload.fields[name] = data.decode("utf-8", "replace")
     if not found:
         raise ApiError(422, "missing_file", "the multipart body has no 'file' part")

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from shieldwall.adapters.api.auth import actor, require
-from shieldwall.adapters.api.bodies import read_limited, read_upload
+from shieldwall.adapters.api.bodies import read_limited
 from shieldwall.adapters.api.errors import ApiError
 from shieldwall.adapters.api.records import bank_record, entry_record
+from shieldwall.adapters.api.routes_scan import receive
 from shieldwall.adapters.api.schemas import (
+    ERROR_RESPONSES,
     TEXT_BODY,
     UPLOAD_BODY,
     BankCreate,
@@ -24,7 +26,7 @@ from shieldwall.domain import ApiKey, Bank, Scope
 from shieldwall.engine import Runtime
 from shieldwall.exchange import BankFileFormat
 
-router = APIRouter(prefix="/v1/banks", tags=["banks"])
+router = APIRouter(prefix="/v1/banks", tags=["banks"], responses=ERROR_RESPONSES)
 Curate = Depends(require(Scope.CURATE))
 #: Largest bank file accepted by import (bytes).
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -88,8 +90,8 @@ async def add_image(
     """Hash the image (then dropped) and bank its signals; a ``source`` bank also keeps the
     region signature for derived-fake detection."""
     state = service(request)
+    upload = await receive(state, request)
     with state.admission.enter():
-        upload = await read_upload(request, state.runtime.limits.max_bytes)
         entry = await state.admission.run(
             state.runtime.curator.add_image,
             name,

@@ -9,17 +9,27 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shieldwall.actions import OutcomeStatus
 from shieldwall.adapters.api.auth import require
-from shieldwall.adapters.api.bodies import read_upload
+from shieldwall.adapters.api.bodies import Upload, read_upload
 from shieldwall.adapters.api.errors import ApiError
 from shieldwall.adapters.api.records import decision_record
-from shieldwall.adapters.api.schemas import UPLOAD_BODY, MatchRequest
+from shieldwall.adapters.api.schemas import ERROR_RESPONSES, UPLOAD_BODY, MatchRequest
 from shieldwall.adapters.api.state import ServiceState, service
 from shieldwall.domain import ApiKey, Scope, SignalType, normalise_hash
 from shieldwall.engine import QueryHashes, ScanDecision
 from shieldwall.signals import compute_signals
 
-router = APIRouter(prefix="/v1", tags=["scan"])
-Reference = Query(None, max_length=200, description="Your own id for the item (kept in the log).")
+router = APIRouter(prefix="/v1", tags=["scan"], responses=ERROR_RESPONSES)
+MAX_REFERENCE = 200
+Reference = Query(
+    None, max_length=MAX_REFERENCE, description="Your own id for the item (kept in the log)."
+)
+
+
+async def receive(state: ServiceState, request: Request) -> Upload:
+    """The uploaded image, received before a scan slot is taken (see Admission)."""
+    state.admission.check()
+    with state.admission.receiving_body():
+        return await read_upload(request, state.runtime.limits.max_bytes)
 
 
 def _finish(state: ServiceState, decision: ScanDecision, via: str) -> dict[str, Any]:
@@ -43,13 +53,15 @@ async def scan(
     """
     state = service(request)
     started = time.perf_counter()
+    upload = await receive(state, request)
+    ref = reference or upload.fields.get("reference")
+    if ref is not None and len(ref) > MAX_REFERENCE:
+        raise ApiError(422, "bad_reference", f"a reference is at most {MAX_REFERENCE} characters")
     with state.admission.enter():
-        upload = await read_upload(request, state.runtime.limits.max_bytes)
-        ref = reference or upload.fields.get("reference")
         decision = await state.admission.run(
             state.runtime.moderator.scan, upload.data, source=f"api:{key.name}", reference=ref
         )
-        del upload
+    del upload
     state.metrics.request_seconds.observe(time.perf_counter() - started)
     return _finish(state, decision, "scan")
 
@@ -83,12 +95,12 @@ async def hash_image(
     request: Request, key: ApiKey = Depends(require(Scope.SCAN))
 ) -> dict[str, Any]:
     state = service(request)
+    upload = await receive(state, request)
     with state.admission.enter():
-        upload = await read_upload(request, state.runtime.limits.max_bytes)
         signals = await state.admission.run(
             compute_signals, upload.data, state.runtime.limits, dihedral=True
         )
-        del upload
+    del upload
     return {
         "pdq": signals.pdq.hex,
         "pdq_quality": signals.pdq.quality,

@@ -39,6 +39,30 @@ TEXT_BODY: dict[str, Any] = {
 }
 
 
+class ErrorBody(BaseModel):
+    """Every error reply."""
+
+    error: str = Field(description="Stable code, e.g. bad_hash, too_many_bytes, overloaded.")
+    detail: str = Field(description="What went wrong, for people.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Malformed request",
+        401: "No key, or an unknown or revoked one",
+        403: "The key lacks the scope",
+        404: "No such bank, entry, key, review or scan",
+        408: "The body took too long to arrive",
+        409: "Exists already",
+        413: "Over the byte or pixel limit",
+        415: "Not a supported image type",
+        422: "Corrupt image, bad hash, bad JSON or parameter",
+        503: "Busy: retry after the Retry-After seconds",
+    }.items()
+}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
