@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="Scans allowed to wait for a worker before new ones get 503 "
-        "(0: twice the workers).",
+        "(0: four times the workers).",
     )
 
     def decode_limits(self) -> DecodeLimits:

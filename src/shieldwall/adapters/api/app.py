@@ -7,6 +7,7 @@ classifier's model is loaded in the background at start-up (and otherwise on fir
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 # python-multipart warns once per malformed body: any client could fill the log with them.
 logging.getLogger("python_multipart").setLevel(logging.ERROR)
 _FROM_SETTINGS: Any = object()
+#: Default wait queue per scan worker: at 2 workers, 8 steady clients were measured to need a
+#: queue of 6 (bench/RESULTS.md); each waiting scan holds its body in memory.
+QUEUE_PER_WORKER = 4
 
 
 def classifier_from(settings: Settings) -> tuple[Classifier | None, ClassifierState]:
@@ -85,7 +89,7 @@ def create_app(
     metrics = Metrics()
     metrics.watch_indexes(runtime.store, runtime.matcher)
     workers = settings.scan_workers or os.cpu_count() or 1
-    queue = settings.scan_queue or 2 * workers
+    queue = settings.scan_queue or QUEUE_PER_WORKER * workers
     sender = (
         WebhookSender(
             runtime.outbox, runtime.audit, settings.webhook_secret, transport=webhook_transport
@@ -99,6 +103,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Threads for key checks and curation besides the scan workers.
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(40, 4 * workers)
+        # Start-up made ~150k long-lived objects (imports, indexes); a full collection walking
+        # them all would stall every request (~75 ms measured). Freeze them out of its way.
+        gc.collect()
+        gc.freeze()
         if chosen is not None:
             threading.Thread(target=_warm, args=(chosen, cstate), daemon=True).start()
         if sender is not None:
