@@ -17,14 +17,17 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from fastapi import FastAPI
 
 from shieldwall import __version__
 from shieldwall.actions import WebhookSender
-from shieldwall.adapters.api import errors, routes_admin, routes_banks, routes_scan
+from shieldwall.adapters.api import (
+    errors,
+    routes_admin,
+    routes_banks,
+    routes_health,
+    routes_scan,
+)
 from shieldwall.adapters.api.metrics import Metrics
 from shieldwall.adapters.api.state import Admission, ClassifierState, ServiceState
 from shieldwall.classifiers import Classifier, create_classifier, default_classifier
@@ -131,38 +134,7 @@ def create_app(
     app.include_router(routes_banks.router)
     app.include_router(routes_admin.router)
 
-    @app.get("/healthz", tags=["health"], summary="The process is alive")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"], summary="Storage reachable and indexes loaded")
-    def readyz(request: Request) -> JSONResponse:
-        storage = "ok"
-        try:
-            with runtime.engine.connect() as connection:
-                connection.execute(text("select 1"))
-        except Exception as exc:  # any failure means not ready; say which
-            storage = f"unreachable: {exc.__class__.__name__}"
-        banks = runtime.matcher.bank_names()
-        body = {
-            "ready": storage == "ok",
-            "storage": storage,
-            "index": {
-                "banks": len(banks),
-                "pdq": sum(runtime.matcher.size(b) for b in banks),
-                "region": sum(runtime.matcher.region_size(b) for b in banks),
-                "unreadable_region_signatures": runtime.matcher.unreadable(),
-            },
-            "classifier": {"name": cstate.name, "state": cstate.state, "detail": cstate.detail},
-            "policy_version": runtime.moderator.policy.label,
-            "scans_in_flight": state.admission.active,
-        }
-        return JSONResponse(body, 200 if body["ready"] else 503)
-
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
-    def metrics_endpoint() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+    app.include_router(routes_health.router)
     return app
 
 
