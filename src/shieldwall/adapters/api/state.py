@@ -3,10 +3,9 @@ sender and the classifier's state."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -79,7 +78,6 @@ class ClassifierState:
     name: str | None
     state: str
     detail: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
