@@ -47,13 +47,11 @@ import multiprocessing
 import os
 import platform
 import resource
-import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,8 +60,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageEnhance
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CACHE_DIR = REPO_ROOT / "bench" / ".cache"
+from corpus import CACHE as CACHE_DIR
+from corpus import corpus, photos_folder
+from machine import cpu_model, memory_gib
+from reporting import produced_by
+
 DEFAULT_OUT = CACHE_DIR / "lookup_results.md"  # copied by hand into bench/RESULTS.md
 RADIUS = 31  # PDQ's confident-match threshold, inclusive
 CODE_BYTES = 32
@@ -97,11 +98,6 @@ def size_label(n: int) -> str:
 
 
 # --- Real PDQ hashes of augmented photos ------------------------------------------------------
-
-
-def photos_dir() -> Path:
-    default = REPO_ROOT.parent / "shared" / "data" / "photos"
-    return Path(os.environ.get("SHIELDWALL_BENCH_PHOTOS", default))
 
 
 def _bounded(image: Image.Image, max_side: int) -> Image.Image:
@@ -159,9 +155,9 @@ def real_hashes(count: int, queries: int, seed: int, workers: int) -> dict[str, 
     paths = {name: Path(f"{prefix}_{name}.npy") for name in names}
     if all(path.exists() for path in paths.values()):
         return {name: np.load(path) for name, path in paths.items()}
-    photos = sorted(photos_dir().glob("*.jpg"))
+    photos = corpus()
     if not photos:
-        raise SystemExit(f"no photos in {photos_dir()} (set SHIELDWALL_BENCH_PHOTOS)")
+        raise SystemExit(f"no photos in {photos_folder()} (set SHIELDWALL_BENCH_PHOTOS)")
     rng = np.random.default_rng([seed, 1])
     per_photo = np.full(len(photos), count // len(photos))
     per_photo[: count % len(photos)] += 1
@@ -702,40 +698,16 @@ def target_lines(rows: Sequence[Row]) -> Iterator[str]:
         yield f"| {row.dataset} | {size_label(row.n)} | " + " | ".join(cells) + " |"
 
 
-def command_line() -> str:
-    env = " ".join(
-        f"{k}={os.environ[k]}"
-        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-        if k in os.environ
-    )
-    python = os.path.relpath(sys.executable, REPO_ROOT)
-    script = os.path.relpath(Path(__file__).resolve(), Path.cwd())
-    return " ".join(part for part in (env, python, script, shlex.join(sys.argv[1:])) if part)
-
-
-def cpu_model() -> str:
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def markdown(rows: Sequence[Row], args: argparse.Namespace, real_note: str) -> str:
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(
         f"{name} {version(name)}" for name in ("numpy", "faiss-cpu", "threatexchange", "pdqhash")
     )
     lines = [
         "## Exact PDQ lookup: range search at Hamming distance <= 31",
         "",
-        f"Produced {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by (from the repository root):",
+        *produced_by(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")),
         "",
-        "```sh",
-        command_line(),
-        "```",
-        "",
-        f"Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gb:.0f} GiB RAM; Python "
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gib():.0f} GiB RAM; Python "
         f"{platform.python_version()}, {versions}. Each method runs in its own process, one "
         f"thread (`faiss.omp_set_num_threads(1)`, OMP/OpenBLAS threads 1), "
         + (f"pinned to CPU {args.cpu}." if args.cpu >= 0 else "not pinned to a CPU."),

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from corpus import ROOT, corpus, photos_folder
+from reporting import percentile
 from shieldwall.classifiers import EXPLICIT, OpenNsfwClassifier, require_opennsfw
 from shieldwall.media import decode_image
 
@@ -39,11 +40,6 @@ def paragraph(text: str) -> str:
         "`".join(parts), width=100, break_long_words=False, break_on_hyphens=False
     )
     return wrapped.replace("\0", " ")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -76,19 +76,28 @@ class KeyManager:
     def list(self) -> list[ApiKey]:
         return self._keys.list()
 
-    def authenticate(self, token: str) -> ApiKey | None:
-        """The active key ``token`` is, or None (malformed, unknown, wrong secret, revoked)."""
+    def cached(self, token: str) -> tuple[bool, ApiKey | None]:
+        """(True, key or None) when the answer is known without the database: a malformed
+        token, or one checked within the cache time. Cheap enough for an event loop."""
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PREFIX_LENGTH:
-            return None
+            return True, None
+        with self._lock:
+            hit = self._cache.get(_digest(token))
+        if hit is not None and time.monotonic() - hit[0] < self._cache_seconds:
+            return True, hit[1]
+        return False, None
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The active key ``token`` is, or None (malformed, unknown, wrong secret, revoked)."""
+        known, key = self.cached(token)
+        if known:
+            return key
+        parts = token.split("_", 2)
         digest = _digest(token)
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
         found = self._keys.by_prefix(parts[1])
-        key: ApiKey | None = None
+        key = None
         if found is not None and hmac.compare_digest(found[1], digest) and found[0].active:
             key = found[0]
         with self._lock:

@@ -25,7 +25,11 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
                 401, "unauthorized", "send an API key: Authorization: Bearer <key>", CHALLENGE
             )
         keys = service(request).runtime.keys
-        key = await anyio.to_thread.run_sync(keys.authenticate, credentials.credentials)
+        # A cached answer costs a dict lookup: no thread hop, which under overload would queue
+        # every request (refused ones included) behind the scan workers for the GIL.
+        known, key = keys.cached(credentials.credentials)
+        if not known:
+            key = await anyio.to_thread.run_sync(keys.authenticate, credentials.credentials)
         if key is None:
             raise ApiError(401, "unauthorized", "the API key is unknown or revoked", CHALLENGE)
         if not key.allows(scope):

@@ -60,8 +60,19 @@ def serve(
         sys.stderr.write(
             "note: no API keys exist yet; create one with: shieldwall apikey create --scope scan\n"
         )
+    admission = state.admission
+    # uvicorn answers 503 itself, before any of our code runs, beyond this many connections and
+    # requests at once: the cheapest possible refusal when far more arrives than can be served.
+    concurrency = max(100, 2 * (admission.upload_limit + admission.limit))
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            limit_concurrency=concurrency,
+        )
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc}") from None
 
