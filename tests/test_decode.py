@@ -111,6 +111,21 @@ def test_png_decompression_bomb() -> None:
     )
 
 
+def test_webp_has_its_own_pixel_limit() -> None:
+    """WebP decodes only at full size (~15 bytes a pixel), so it gets a tighter limit."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (90, 20, 160)).save(buffer, "WEBP", lossless=True)
+    webp = buffer.getvalue()
+    assert len(webp) < 10_000  # 6 MP in a few KB
+    tight = DecodeLimits(max_pixels=10_000_000, max_webp_pixels=5_000_000)
+    with pytest.raises(DecodeError, match="for a WebP image") as refused:
+        decode_image(webp, tight)
+    assert refused.value.reason is DecodeFailure.TOO_MANY_PIXELS
+    png = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (90, 20, 160)).save(png, "PNG")
+    assert decode_image(png.getvalue(), tight, max_side=512).width == 512
+
+
 def test_byte_limit_checked_first() -> None:
     assert reason_of(b"x" * 101, DecodeLimits(max_bytes=100)) is DecodeFailure.TOO_MANY_BYTES
 

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         description="Largest image accepted, in pixels (width x height; default 100 MP).",
     )
 
+    max_webp_pixels: int = Field(
+        25_000_000,
+        gt=0,
+        description="Largest WebP image accepted, in pixels (default 25 MP): WebP decodes only at "
+        "full size, ~15 bytes of memory per pixel.",
+    )
+
     crop_variants: bool = Field(
         True,
         description="Bank extra PDQ hashes of common crops of each image, so cropped copies match.",
@@ -63,4 +70,8 @@ class Settings(BaseSettings):
     )
 
     def decode_limits(self) -> DecodeLimits:
-        return DecodeLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+        return DecodeLimits(
+            max_bytes=self.max_image_bytes,
+            max_pixels=self.max_image_pixels,
+            max_webp_pixels=min(self.max_webp_pixels, self.max_image_pixels),
+        )
