@@ -13,7 +13,7 @@ from shieldwall.actions.builtin import (
     QuarantineAction,
     RecordAction,
     match_record,
-    reason_records,
+    reason_record,
 )
 from shieldwall.actions.webhook import (
     SIGNATURE_HEADER,
@@ -38,7 +38,7 @@ __all__ = [
     "ScanContext",
     "WebhookSender",
     "match_record",
-    "reason_records",
+    "reason_record",
     "sign",
     "verify_signature",
 ]

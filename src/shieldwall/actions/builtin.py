@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shieldwall.actions.base import ActionOutcome, OutcomeStatus, ScanContext
-from shieldwall.domain import Match
+from shieldwall.domain import Match, Reason
 from shieldwall.storage import OutboxStore, ReviewStore
 
 
@@ -32,11 +32,15 @@ def match_record(m: Match) -> dict[str, Any]:
     return record
 
 
-def reason_records(context: ScanContext) -> list[dict[str, Any]]:
-    return [
-        {k: v for k, v in (("code", r.code), ("bank", r.bank), ("entry_id", r.entry_id)) if v}
-        for r in context.decision.reasons
-    ]
+def reason_record(r: Reason) -> dict[str, Any]:
+    """A reason as the audit log, review items and webhooks keep it (the message is for people
+    and is rebuilt from these)."""
+    record: dict[str, Any] = {"code": r.code, "verdict": r.verdict.value}
+    if r.bank is not None:
+        record["bank"] = r.bank
+    if r.entry_id is not None:
+        record["entry_id"] = r.entry_id
+    return record
 
 
 class RecordAction:
@@ -71,7 +75,7 @@ class QuarantineAction:
             context.scan_id,
             f"{context.source}:{context.reference}" if context.reference else context.source,
             context.decision.verdict.value,
-            reason_records(context),
+            [reason_record(r) for r in context.decision.reasons],
         )
         return ActionOutcome(self.name, OutcomeStatus.DONE, {"review_id": item.id})
 
@@ -95,7 +99,7 @@ class NotifyAction:
                 "source": context.source,
                 "reference": context.reference,
                 "verdict": context.decision.verdict.value,
-                "reasons": reason_records(context),
+                "reasons": [reason_record(r) for r in context.decision.reasons],
                 "policy_version": context.decision.policy_version,
                 "matches": [
                     {"bank": m.bank, "entry_id": m.entry_id, "signal": m.signal.value}

@@ -114,7 +114,7 @@ class Curator:
         bank = self._store.get_bank(bank_name)  # fail on an unknown bank before hashing
         signals = self.hash_for_bank(data, bank.kind)
         new = NewEntry(signals.entry_signals(), added_by, note, case_ref)
-        return self._add(bank, [new])[0]
+        return self._add(bank, new)
 
     def add_hash(
         self,
@@ -130,7 +130,7 @@ class Curator:
         bank = self._store.get_bank(bank_name)
         # Quality unknown (None): the sender vouched for the hash, so it is matched.
         new = NewEntry((EntrySignal(signal, clean, "original", None),), added_by, note, case_ref)
-        return self._add(bank, [new])[0]
+        return self._add(bank, new)
 
     def withdraw(self, bank_name: str, entry_id: int, actor: str = "local") -> Entry:
         """Stop an entry matching. Effective for every match that starts after this returns."""
@@ -198,29 +198,29 @@ class Curator:
                 fresh.append(entry)
         result = ImportResult(added=len(fresh), skipped=len(entries) - len(fresh))
         if fresh:
-            self._add(bank, fresh, event="bank.imported", skipped=result.skipped)
+            stored = self._store_entries(bank, fresh)
+            payload = {"added": result.added, "skipped": result.skipped}
+            self._record(fresh[0].added_by, "bank.imported", bank, {**payload, **_ids(stored)})
         return result
 
-    def _add(
-        self,
-        bank: Bank,
-        entries: Sequence[NewEntry],
-        event: str = "entry.added",
-        skipped: int = 0,
-    ) -> list[Entry]:
+    def _add(self, bank: Bank, new: NewEntry) -> Entry:
+        [entry] = self._store_entries(bank, [new])
+        signals = sorted({s.signal.value for s in entry.signals})
+        self._record(new.added_by, "entry.added", bank, {**_ids([entry]), "signals": signals})
+        return entry
+
+    def _store_entries(self, bank: Bank, entries: Sequence[NewEntry]) -> list[Entry]:
         stored = self._store.add_entries(bank.name, entries)
         self._matcher.entries_added(bank, stored)
-        payload: dict[str, object] = {"entry_ids": [e.id for e in stored]}
-        if event == "bank.imported":
-            payload = {"added": len(stored), "skipped": skipped, **payload}
-        else:
-            payload["signals"] = sorted({s.signal.value for e in stored for s in e.signals})
-        self._record(entries[0].added_by, event, bank, payload)
         return stored
 
     def _record(self, actor: str, event: str, bank: Bank, payload: dict[str, object]) -> None:
         if self._audit is not None:
             self._audit.append([NewAuditEvent(actor, event, f"bank:{bank.name}", payload)])
+
+
+def _ids(entries: Sequence[Entry]) -> dict[str, object]:
+    return {"entry_ids": [e.id for e in entries]}
 
 
 def _settings(bank: Bank) -> dict[str, object]:

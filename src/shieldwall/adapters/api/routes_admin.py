@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shieldwall.adapters.api.auth import actor, require
 from shieldwall.adapters.api.errors import ApiError
-from shieldwall.adapters.api.records import event_record, key_record, review_record
 from shieldwall.adapters.api.schemas import ERROR_RESPONSES, KeyCreate, ReviewDecision
 from shieldwall.adapters.api.state import service
+from shieldwall.adapters.records import event_record, key_record, review_record
 from shieldwall.domain import ApiKey, NewAuditEvent, Scope, parse_scopes, verify_chain
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=ERROR_RESPONSES)

@@ -11,7 +11,6 @@ from fastapi.responses import PlainTextResponse
 from shieldwall.adapters.api.auth import actor, require
 from shieldwall.adapters.api.bodies import read_limited
 from shieldwall.adapters.api.errors import ApiError
-from shieldwall.adapters.api.records import bank_record, entry_record
 from shieldwall.adapters.api.routes_scan import receive
 from shieldwall.adapters.api.schemas import (
     ERROR_RESPONSES,
@@ -22,6 +21,7 @@ from shieldwall.adapters.api.schemas import (
     HashEntry,
 )
 from shieldwall.adapters.api.state import service
+from shieldwall.adapters.records import bank_record, entry_record
 from shieldwall.domain import ApiKey, Bank, Scope
 from shieldwall.engine import Runtime
 from shieldwall.exchange import BankFileFormat

@@ -11,9 +11,9 @@ from shieldwall.actions import OutcomeStatus
 from shieldwall.adapters.api.auth import require
 from shieldwall.adapters.api.bodies import Upload, read_upload
 from shieldwall.adapters.api.errors import ApiError
-from shieldwall.adapters.api.records import decision_record
 from shieldwall.adapters.api.schemas import ERROR_RESPONSES, UPLOAD_BODY, MatchRequest
 from shieldwall.adapters.api.state import ServiceState, service
+from shieldwall.adapters.records import decision_record
 from shieldwall.domain import ApiKey, Scope, SignalType, normalise_hash
 from shieldwall.engine import QueryHashes, ScanDecision
 from shieldwall.signals import compute_signals
@@ -34,7 +34,7 @@ async def receive(state: ServiceState, request: Request) -> Upload:
 
 def _finish(state: ServiceState, decision: ScanDecision, via: str) -> dict[str, Any]:
     state.metrics.scans.labels(decision.verdict.value, via).inc()
-    state.metrics.observe_stages(dict(decision.timings))
+    state.metrics.observe_stages(decision.timings)
     if state.sender is not None and any(
         o.action == "notify" and o.status is OutcomeStatus.QUEUED for o in decision.outcomes
     ):

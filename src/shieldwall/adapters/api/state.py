@@ -87,7 +87,6 @@ class ServiceState:
     admission: Admission
     sender: WebhookSender | None
     classifier: ClassifierState
-    owns_runtime: bool = True
 
 
 def service(request: Request) -> ServiceState:

@@ -18,6 +18,7 @@ from shieldwall.adapters.cli.common import (
     load_settings,
     runtime,
 )
+from shieldwall.adapters.records import event_record, key_record
 from shieldwall.domain import ShieldwallError, parse_scopes, verify_chain
 from shieldwall.engine.policy import default_policy_text, load_policy
 
@@ -100,21 +101,12 @@ def apikey_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List keys (never their secrets)."""
     with runtime(db, load_index=False) as rt:
         for key in rt.keys.list():
-            record = {
-                "id": key.id,
-                "name": key.name,
-                "prefix": key.prefix,
-                "scopes": sorted(key.scopes),
-                "created_at": key.created_at.isoformat(),
-                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-            }
             if as_json:
-                typer.echo(json.dumps(record))
+                typer.echo(json.dumps(key_record(key)))
             else:
                 state = "revoked" if key.revoked_at else "active"
-                typer.echo(
-                    f"{key.id}\t{key.prefix}\t{key.name}\t{','.join(record['scopes'])}\t{state}"  # type: ignore[arg-type]
-                )
+                scopes = ",".join(sorted(key.scopes))
+                typer.echo(f"{key.id}\t{key.prefix}\t{key.name}\t{scopes}\t{state}")
 
 
 @apikey_app.command("revoke")
@@ -151,18 +143,7 @@ def audit_tail(
     with runtime(db, load_index=False) as rt:
         events = rt.audit.recent(limit, event)
     for e in reversed(events):
-        typer.echo(
-            json.dumps(
-                {
-                    "seq": e.seq,
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "event": e.event,
-                    "subject": e.subject,
-                    "payload": e.payload,
-                }
-            )
-        )
+        typer.echo(json.dumps(event_record(e)))
 
 
 @policy_app.command("show")

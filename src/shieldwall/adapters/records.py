@@ -1,4 +1,4 @@
-"""Domain objects as JSON replies."""
+"""Domain objects as JSON records: the API's replies and the CLI's --json lines."""
 
 from __future__ import annotations
 
