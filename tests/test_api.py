@@ -372,6 +372,31 @@ def test_bank_operations(api: Api, known: dict[str, int], samples: dict[str, byt
     assert counts["withdrawn"] == 1
 
 
+def test_text_banks_over_the_api(api: Api) -> None:
+    h = api.headers("curate")
+    r = api.client.post("/v1/banks", json={"name": "adverts", "kind": "text"}, headers=h)
+    assert r.status_code == 201 and r.json()["scope"] is None
+    r = api.client.post("/v1/banks/adverts/texts", json={"pattern": "@nudify_bot"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["signals"][0]["variant"] == "username"
+    again = api.client.post(
+        "/v1/banks/adverts/texts", json={"pattern": "t.me/nudify_bot"}, headers=h
+    )
+    assert again.status_code == 409 and again.json()["error"] == "entry_exists"
+    short = api.client.post("/v1/banks/adverts/texts", json={"pattern": "@ab"}, headers=h)
+    assert short.status_code == 422 and "too short" in short.json()["detail"]
+    wrong = api.client.post(
+        "/v1/banks/adverts/hashes", json={"signal": "text", "value": "x"}, headers=h
+    )
+    assert wrong.status_code == 422 and "/texts" in wrong.json()["detail"]
+    [bank] = api.client.get("/v1/banks", headers=h).json()
+    assert bank["indexed"]["text"] == 1
+    scoped = api.client.post(
+        "/v1/banks", json={"name": "g1", "kind": "allow", "scope": "telegram:-100"}, headers=h
+    )
+    assert scoped.status_code == 201 and scoped.json()["scope"] == "telegram:-100"
+
+
 # -- audit, metrics, privacy --------------------------------------------------------------------
 
 

@@ -132,6 +132,18 @@ def test_add_hash_contract(db: str) -> None:
     assert code == 2 and "no bank named 'nope'" in err
 
 
+def test_add_text_contract(db: str) -> None:
+    run("bank", "create", "adverts", "--kind", "text")
+    code, out, err = run("bank", "add-text", "adverts", "@nudify_bot", "undress any girl")
+    assert code == 0, err
+    assert [line.split("\t")[1] for line in out.splitlines()] == ["username", "phrase"]
+    code, out, err = run("bank", "add-text", "adverts", "t.me/nudify_bot", "@ab", "clothoff.io")
+    assert code == 2 and "blocked already" in err and "too short" in err
+    assert out.strip().endswith("link\tclothoff.io"), "the good pattern is still added"
+    code, _, err = run("bank", "add-text", "nope", "@nudify_bot")
+    assert code == 2 and "no bank named 'nope'" in err
+
+
 def test_errors_are_one_line(db: str, photos: Path, tmp_path: Path) -> None:
     code, _, err = run("bank", "add", "missing", str(photos / "seedling.jpg"))
     assert code == 2 and err.strip() == "error: no bank named 'missing'"

@@ -109,11 +109,35 @@ def test_verdict_invariants(kinds: list[BankKind], score: float | None) -> None:
     scores = None if score is None else {EXPLICIT: score}
     decision = POLICY.decide(matches, scores)
     assert decision.reasons, "every verdict says why"
-    if BankKind.ALLOW in kinds:
+    if BankKind.TEXT in kinds:  # an image allow-list says nothing about the words sent with it
+        assert decision.verdict is Verdict.BLOCK
+    elif BankKind.ALLOW in kinds:
         assert decision.verdict is Verdict.ALLOW
     elif BankKind.KNOWN in kinds:
         assert decision.verdict is Verdict.BLOCK
     assert decision == POLICY.decide(matches, scores)  # pure
+
+
+def test_text_match_blocks_beside_an_allowed_image() -> None:
+    text = match(BankKind.TEXT, SignalType.TEXT, entry_id=3)
+    decision = POLICY.decide([match(BankKind.ALLOW), text], None)
+    assert decision.verdict is Verdict.BLOCK
+    assert [r.code for r in decision.reasons] == ["allow_match", "text_match"]
+    assert "pattern 3 of text bank" in decision.reasons[1].message
+    assert not POLICY.needs_scores([text]), "a blocking text match needs no classifier"
+    lenient = parse_policy('[text]\nmatch = "review"', BUILTIN)
+    assert lenient.decide([text], None).verdict is Verdict.REVIEW
+    assert lenient.needs_scores([text])
+
+
+def test_a_community_chooses_what_explicit_images_get() -> None:
+    adult = POLICY.for_community(Verdict.ALLOW)
+    assert adult.decide([], {EXPLICIT: 0.95}).verdict is Verdict.ALLOW
+    assert POLICY.decide([], {EXPLICIT: 0.95}).verdict is Verdict.REVIEW
+    assert adult.label == POLICY.label + ";explicit=allow"
+    assert adult.decide([match(BankKind.KNOWN)], None).verdict is Verdict.BLOCK
+    assert POLICY.for_community(None) is POLICY
+    assert POLICY.for_community(Verdict.REVIEW) is POLICY
 
 
 @pytest.mark.parametrize(
@@ -127,6 +151,7 @@ def test_verdict_invariants(kinds: list[BankKind], score: float | None) -> None:
         ("[actions]\nblock = [1]", "list of action names"),
         ("[explicit]\nthreshhold = 0.5", "unknown policy setting 'explicit.threshhold'"),
         ("colour = 'red'", "unknown policy setting 'colour'"),
+        ('[text]\nmatch = "delete"', "text.match must be allow, review or block"),
     ],
 )
 def test_bad_policy_files_name_the_problem(edit: str, message: str) -> None:

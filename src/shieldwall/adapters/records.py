@@ -6,7 +6,7 @@ from typing import Any
 
 from shieldwall.actions import match_record
 from shieldwall.domain import ApiKey, AuditEvent, Bank, Entry
-from shieldwall.engine import ScanDecision
+from shieldwall.engine import Matcher, ScanDecision
 from shieldwall.storage import ReviewItem
 
 
@@ -38,7 +38,7 @@ def decision_record(d: ScanDecision) -> dict[str, Any]:
     }
 
 
-def bank_record(bank: Bank, pdq_indexed: int, regions_indexed: int) -> dict[str, Any]:
+def bank_record(bank: Bank, matcher: Matcher) -> dict[str, Any]:
     return {
         "name": bank.name,
         "kind": bank.kind.value,
@@ -46,9 +46,14 @@ def bank_record(bank: Bank, pdq_indexed: int, regions_indexed: int) -> dict[str,
         "pdq_threshold": bank.pdq_threshold,
         "region_threshold": bank.region_threshold,
         "origin": bank.origin,
+        "scope": bank.scope,
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
-        "indexed": {"pdq": pdq_indexed, "region": regions_indexed},
+        "indexed": {
+            "pdq": matcher.size(bank.name),
+            "region": matcher.region_size(bank.name),
+            "text": matcher.text_size(bank.name),
+        },
     }
 
 

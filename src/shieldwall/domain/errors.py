@@ -42,6 +42,10 @@ class BankExistsError(ShieldwallError):
     """A bank with the given name exists already."""
 
 
+class EntryExistsError(ShieldwallError):
+    """The bank holds this value already (a text pattern added twice)."""
+
+
 class EntryNotFoundError(ShieldwallError):
     """No entry with the given id exists in the bank."""
 

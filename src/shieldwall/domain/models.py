@@ -47,6 +47,9 @@ class SignalType(enum.StrEnum):
     #: Region signature of a registered photo (derived-fake detection, ``source`` banks). Its
     #: value is the SHA-256 of the signature; the signature itself is the signal's payload.
     REGION = "region"
+    #: A blocklist pattern of a ``text`` bank (a username, a link or a phrase, as entered; the
+    #: variant names which). Matched against message text after normalisation (signals.text).
+    TEXT = "text"
 
 
 #: Hex length of each signal type's canonical string (HMA/ThreatExchange/StopNCII compatible).
@@ -56,10 +59,14 @@ HEX_LENGTH: dict[SignalType, int] = {
     SignalType.SHA256: 64,
     SignalType.REGION: 64,
 }
+#: Longest text pattern accepted (characters, as entered).
+MAX_TEXT_PATTERN = 128
 
 
 def normalise_hash(signal: SignalType, value: str) -> str:
     """Return ``value`` as canonical lowercase hex, or raise InvalidHashError saying why not."""
+    if signal not in HEX_LENGTH:
+        raise InvalidHashError(f"{signal.value} values are not hashes")
     text = value.strip().lower()
     expected = HEX_LENGTH[signal]
     if len(text) != expected:
@@ -81,6 +88,40 @@ class BankKind(enum.StrEnum):
     KNOWN = "known"  # abusive images to block
     SOURCE = "source"  # a person's registered public photos (derived-fake detection)
     ALLOW = "allow"  # false positives never to act on
+    TEXT = "text"  # blocklisted usernames, links and phrases (e.g. nudify-bot adverts)
+
+
+class TextKind(enum.StrEnum):
+    """What a text pattern is; it decides how the pattern is compared (signals.text)."""
+
+    USERNAME = "username"  # @name: found inside any run of letters and digits
+    LINK = "link"  # a domain or URL: found with its punctuation stripped
+    PHRASE = "phrase"  # words: found as whole words
+
+
+def guess_text_kind(pattern: str) -> TextKind:
+    """@name is a username; a URL or a dotted name without spaces is a link; else a phrase."""
+    text = pattern.strip()
+    if text.startswith("@") and " " not in text:
+        return TextKind.USERNAME
+    if " " not in text and ("://" in text or "." in text.strip(".")):
+        return TextKind.LINK
+    return TextKind.PHRASE
+
+
+def validate_text_pattern(pattern: str) -> str:
+    """The pattern as stored (stripped), or InvalidArgumentError saying why not. Only its form
+    is checked here; signals.text refuses patterns too short to match safely."""
+    text = pattern.strip()
+    if not text:
+        raise InvalidArgumentError("a text pattern cannot be empty")
+    if len(text) > MAX_TEXT_PATTERN:
+        raise InvalidArgumentError(
+            f"a text pattern is at most {MAX_TEXT_PATTERN} characters, got {len(text)}"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidArgumentError("a text pattern cannot contain control characters")
+    return text
 
 
 class EntryStatus(enum.StrEnum):
@@ -96,6 +137,18 @@ def validate_bank_name(name: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+_SCOPE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+def validate_scope(scope: str | None) -> str | None:
+    if scope is not None and not _SCOPE.match(scope):
+        raise InvalidArgumentError(
+            f"bank scope {scope!r:.80} must be 1-64 characters of letters, digits, '_', '.', "
+            "':', '-'"
+        )
+    return scope
 
 
 def validate_region_threshold(threshold: int) -> int:
@@ -126,6 +179,10 @@ class Bank:
     created_at: datetime
     updated_at: datetime
     region_threshold: int = DEFAULT_REGION_THRESHOLD
+    #: Where the bank applies: None everywhere; otherwise only to scans made with this scope
+    #: (e.g. "telegram:-1001234": one group's allow list and blocked phrases, which must not
+    #: allow or block anything in other groups).
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

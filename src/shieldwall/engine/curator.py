@@ -15,16 +15,24 @@ from typing import TextIO
 from shieldwall.domain import (
     DEFAULT_PDQ_THRESHOLD,
     DEFAULT_REGION_THRESHOLD,
+    HEX_LENGTH,
     Bank,
+    BankExistsError,
     BankFileError,
     BankKind,
+    BankNotFoundError,
     Entry,
+    EntryExistsError,
+    EntryNotFoundError,
     EntrySignal,
     EntryStatus,
+    InvalidArgumentError,
     InvalidHashError,
     NewAuditEvent,
     NewEntry,
+    ShieldwallError,
     SignalType,
+    TextKind,
     normalise_hash,
 )
 from shieldwall.engine.matcher import Matcher
@@ -35,7 +43,9 @@ from shieldwall.signals import (
     CropWindow,
     ImageSignals,
     RegionSignature,
+    TextPattern,
     compute_signals,
+    parse_pattern,
 )
 from shieldwall.storage import AuditStore, BankStore
 
@@ -69,11 +79,31 @@ class Curator:
         origin: str = "local",
         region_threshold: int = DEFAULT_REGION_THRESHOLD,
         *,
+        scope: str | None = None,
         actor: str = "local",
     ) -> Bank:
-        bank = self._store.create_bank(name, kind, pdq_threshold, origin, region_threshold)
+        bank = self._store.create_bank(
+            name, kind, pdq_threshold, origin, region_threshold, scope=scope
+        )
         self._matcher.bank_changed(bank)
         self._record(actor, "bank.created", bank, _settings(bank))
+        return bank
+
+    def ensure_bank(self, name: str, kind: BankKind, scope: str | None, *, actor: str) -> Bank:
+        """The bank named ``name``, created (with ``kind`` and ``scope``) if there is none. An
+        existing bank of another kind or scope is an error, never silently reused."""
+        try:
+            bank = self._store.get_bank(name)
+        except BankNotFoundError:
+            try:
+                return self.create_bank(name, kind, scope=scope, actor=actor)
+            except BankExistsError:  # created meanwhile by another caller
+                bank = self._store.get_bank(name)
+        if bank.kind is not kind or bank.scope != scope:
+            raise InvalidArgumentError(
+                f"bank {name!r} exists as kind {bank.kind.value}, scope {bank.scope}; "
+                f"wanted kind {kind.value}, scope {scope}"
+            )
         return bank
 
     def update_bank(
@@ -112,6 +142,7 @@ class Curator:
     ) -> Entry:
         """Hash the image (which is then dropped) and bank its signals as one entry."""
         bank = self._store.get_bank(bank_name)  # fail on an unknown bank before hashing
+        _refuse_text_bank(bank)
         signals = self.hash_for_bank(data, bank.kind)
         new = NewEntry(signals.entry_signals(), added_by, note, case_ref)
         return self._add(bank, new)
@@ -127,10 +158,68 @@ class Curator:
     ) -> Entry:
         """Bank a hash computed elsewhere (a victim's device, a partner's list)."""
         clean = normalise_hash(signal, value)
-        bank = self._store.get_bank(bank_name)
         # Quality unknown (None): the sender vouched for the hash, so it is matched.
-        new = NewEntry((EntrySignal(signal, clean, "original", None),), added_by, note, case_ref)
-        return self._add(bank, new)
+        return self.add_signals(
+            bank_name, [EntrySignal(signal, clean, "original", None)], added_by, note, case_ref
+        )
+
+    def add_signals(
+        self,
+        bank_name: str,
+        signals: Sequence[EntrySignal],
+        added_by: str,
+        note: str | None = None,
+        case_ref: str | None = None,
+    ) -> Entry:
+        """Bank hashes kept from an earlier scan (e.g. a moderator allowing a reviewed image:
+        its PDQ and digests go to the community's allow bank) as one entry."""
+        bank = self._store.get_bank(bank_name)
+        _refuse_text_bank(bank)
+        if not signals or any(s.signal not in HEX_LENGTH for s in signals):
+            raise InvalidArgumentError("an entry needs hashes (pdq, md5, sha256)")
+        clean = tuple(replace(s, value=normalise_hash(s.signal, s.value)) for s in signals)
+        return self._add(bank, NewEntry(clean, added_by, note, case_ref))
+
+    def add_text(
+        self,
+        bank_name: str,
+        pattern: str,
+        added_by: str,
+        kind: TextKind | None = None,
+        note: str | None = None,
+    ) -> Entry:
+        """Block a username, link or phrase in a ``text`` bank (``kind`` guessed when None).
+        A pattern blocked already is refused (EntryExistsError); a withdrawn one is
+        reinstated."""
+        bank = self._store.get_bank(bank_name)
+        if bank.kind is not BankKind.TEXT:
+            raise InvalidArgumentError(f"bank {bank_name!r} is a {bank.kind.value} bank, not text")
+        parsed = parse_pattern(pattern, kind)
+        same = [e for e in self.text_entries(bank_name, active_only=False) if _same(e, parsed)]
+        active = [e for e in same if e.status is EntryStatus.ACTIVE]
+        if active:
+            raise EntryExistsError(
+                f"{parsed.text!r:.60} is blocked already (entry {active[0].id} of {bank_name!r})"
+            )
+        if same:
+            return self.reinstate(bank_name, same[0].id, added_by)
+        signal = EntrySignal(SignalType.TEXT, parsed.text, parsed.kind.value)
+        return self._add(bank, NewEntry((signal,), added_by, note))
+
+    def remove_text(self, bank_name: str, pattern: str, actor: str) -> list[Entry]:
+        """Withdraw every active entry of the bank that blocks what ``pattern`` blocks."""
+        parsed = parse_pattern(pattern, None)
+        found = [e for e in self.text_entries(bank_name) if _same(e, parsed)]
+        if not found:
+            raise EntryNotFoundError(f"{parsed.text!r:.60} is not blocked in {bank_name!r}")
+        return [self.withdraw(bank_name, e.id, actor) for e in found]
+
+    def text_entries(self, bank_name: str, *, active_only: bool = True) -> list[Entry]:
+        return [
+            e
+            for e in self._store.iter_entries(bank_name)
+            if e.status is EntryStatus.ACTIVE or not active_only
+        ]
 
     def withdraw(self, bank_name: str, entry_id: int, actor: str = "local") -> Entry:
         """Stop an entry matching. Effective for every match that starts after this returns."""
@@ -176,13 +265,21 @@ class Curator:
         are skipped, so importing the same file twice adds nothing the second time."""
         bank = self._store.get_bank(bank_name)
         entries = read_entries(text, fmt, added_by)
+        texts = bank.kind is BankKind.TEXT
         for number, entry in enumerate(entries, start=1):
             for signal in entry.signals:
-                if signal.signal is SignalType.REGION:
-                    try:
+                if (signal.signal is SignalType.TEXT) is not texts:
+                    raise BankFileError(
+                        f"entry {number}: a {signal.signal.value} signal cannot go into "
+                        f"{bank.kind.value} bank {bank_name!r}"
+                    )
+                try:
+                    if signal.signal is SignalType.REGION:
                         RegionSignature.from_bytes(signal.payload or b"")
-                    except InvalidHashError as exc:
-                        raise BankFileError(f"entry {number}: {exc}") from None
+                    elif signal.signal is SignalType.TEXT:
+                        parse_pattern(signal.value, TextKind(signal.variant))
+                except (InvalidHashError, InvalidArgumentError, ValueError) as exc:
+                    raise BankFileError(f"entry {number}: {exc}") from None
         keys = [_identity(entry.signals) for entry in entries]
         seen: set[tuple[SignalType, str]] = {
             (signal, value)
@@ -230,7 +327,27 @@ def _settings(bank: Bank) -> dict[str, object]:
         "pdq_threshold": bank.pdq_threshold,
         "region_threshold": bank.region_threshold,
         "origin": bank.origin,
+        "scope": bank.scope,
     }
+
+
+def _refuse_text_bank(bank: Bank) -> None:
+    if bank.kind is BankKind.TEXT:
+        raise InvalidArgumentError(
+            f"bank {bank.name!r} holds text patterns, not image hashes: add text to it"
+        )
+
+
+def _same(entry: Entry, pattern: TextPattern) -> bool:
+    """Whether the entry's pattern blocks what ``pattern`` blocks."""
+    for s in entry.signals:
+        if s.signal is SignalType.TEXT:
+            try:
+                if parse_pattern(s.value, TextKind(s.variant)).identity == pattern.identity:
+                    return True
+            except (ValueError, ShieldwallError):
+                continue
+    return False
 
 
 def _identity(signals: Sequence[EntrySignal]) -> tuple[SignalType, str]:

@@ -1,8 +1,10 @@
 """Matcher: the in-memory indexes of every bank, built from storage and kept current.
 
 Each bank has a PdqIndex (exact range search at the bank's own threshold), exact dictionaries for
-MD5 and SHA-256, and, when it holds region signatures (``source`` banks), a KeypointIndex for
-derived-fake search (engine.derived) at the bank's region threshold. The Curator tells the
+MD5 and SHA-256, when it holds region signatures (``source`` banks) a KeypointIndex for
+derived-fake search (engine.derived) at the bank's region threshold, and when it holds text
+patterns (``text`` banks) a TextIndex. A bank with a scope is matched only by queries made with
+that scope (one group's allow list must not allow anything elsewhere). The Curator tells the
 Matcher about every change it commits, so an added or withdrawn entry affects the very next
 match; a new process builds everything from storage.
 
@@ -27,30 +29,48 @@ from shieldwall.domain import (
     InvalidHashError,
     Match,
     RegionEvidence,
+    ShieldwallError,
     SignalType,
+    TextKind,
     pdq_matchable,
 )
 from shieldwall.engine.derived import find_derived
 from shieldwall.engine.rwlock import ReadWriteLock
-from shieldwall.index import CodeArray, IdArray, KeypointIndex, PdqIndex, codes_from_hex
-from shieldwall.signals import ImageSignals, QueryFeatures, RegionSignature
+from shieldwall.index import (
+    CodeArray,
+    IdArray,
+    KeypointIndex,
+    PdqIndex,
+    TextIndex,
+    TextKey,
+    codes_from_hex,
+)
+from shieldwall.signals import (
+    ImageSignals,
+    QueryFeatures,
+    RegionSignature,
+    TextQuery,
+    parse_pattern,
+)
 from shieldwall.storage import BankStore, StoredSignal
 
 
 @dataclass(frozen=True, slots=True)
 class QueryHashes:
-    """What a query looks up: PDQ hashes (with their form: original, flip, ...), digests, and
-    the query's keypoints when it was hashed for derived-fake search."""
+    """What a query looks up: PDQ hashes (with their form: original, flip, ...), digests, the
+    query's keypoints when it was hashed for derived-fake search, and text (a caption, a
+    message) for text banks."""
 
     pdq: Sequence[tuple[str, str]] = ()
     md5: str | None = None
     sha256: str | None = None
     features: QueryFeatures | None = None
+    text: TextQuery | None = None
 
     @classmethod
-    def of(cls, signals: ImageSignals) -> QueryHashes:
+    def of(cls, signals: ImageSignals, text: TextQuery | None = None) -> QueryHashes:
         usable = [(form, h.hex) for form, h in signals.query_pdq() if pdq_matchable(h.quality)]
-        return cls(usable, signals.md5, signals.sha256, signals.features)
+        return cls(usable, signals.md5, signals.sha256, signals.features, text)
 
 
 @dataclass
@@ -65,7 +85,8 @@ class _BankIndex:
     )
     keypoints: KeypointIndex = field(default_factory=KeypointIndex)
     signatures: dict[int, RegionSignature] = field(default_factory=dict)
-    #: Stored region signatures that could not be read (left out of the index, not fatal).
+    text: TextIndex = field(default_factory=TextIndex)
+    #: Stored region signatures or text patterns that could not be read (left out, not fatal).
     unreadable: int = 0
 
     @classmethod
@@ -86,6 +107,7 @@ class _BankIndex:
         ids: list[int] = []
         hexes: list[str] = []
         regions: list[tuple[int, RegionSignature]] = []
+        texts: list[TextKey] = []
         for signal in signals:
             if signal.signal is SignalType.PDQ:
                 if pdq_matchable(signal.quality):
@@ -98,16 +120,26 @@ class _BankIndex:
                     self.unreadable += 1
                     continue
                 regions.append((signal.entry_id, signature))
+            elif signal.signal is SignalType.TEXT:
+                try:
+                    pattern = parse_pattern(signal.value, TextKind(signal.variant))
+                except (ValueError, ShieldwallError):
+                    self.unreadable += 1
+                    continue
+                texts.append(TextKey(signal.entry_id, pattern.words, pattern.squashed))
             else:
                 self.exact[signal.signal][signal.value].add(signal.entry_id)
         if regions:
             self.signatures.update(regions)
             self.keypoints.add((entry_id, sig.descriptors) for entry_id, sig in regions)
+        if texts:
+            self.text.add(texts)
         return np.array(ids, dtype=np.int64), codes_from_hex(hexes)
 
     def remove(self, entries: Sequence[Entry]) -> None:
         self.pdq.remove(entry.id for entry in entries)
         self.keypoints.remove(entry.id for entry in entries)
+        self.text.remove(entry.id for entry in entries)
         for entry in entries:
             self.signatures.pop(entry.id, None)
         for entry in entries:
@@ -128,6 +160,9 @@ class _BankIndex:
             if value is not None:
                 for entry_id in self.exact[signal].get(value, ()):
                     found[(entry_id, signal)] = 0
+        if query.text is not None and len(self.text):
+            for entry_id in self.text.search(query.text.words, query.text.squashed):
+                found[(entry_id, SignalType.TEXT)] = 0
         matches = [
             Match(self.bank.name, self.bank.kind, entry_id, signal, distance)
             for (entry_id, signal), distance in sorted(found.items())
@@ -173,12 +208,14 @@ class Matcher:
         with self._lock.writing():
             self._banks = banks
 
-    def match(self, query: QueryHashes) -> list[Match]:
-        """Every match in every enabled bank, PDQ compared at each bank's own threshold."""
+    def match(self, query: QueryHashes, scope: str | None = None) -> list[Match]:
+        """Every match in every enabled bank that applies to ``scope`` (unscoped banks, and
+        those with this scope), PDQ compared at each bank's own threshold."""
         matches: list[Match] = []
         with self._lock.reading():
             for index in self._banks.values():
-                if index.bank.enabled:
+                bank = index.bank
+                if bank.enabled and (bank.scope is None or bank.scope == scope):
                     matches.extend(index.match(query))
         return matches
 
@@ -194,7 +231,7 @@ class Matcher:
 
     def entries_added(self, bank: Bank, entries: Iterable[Entry]) -> None:
         signals = [
-            StoredSignal(entry.id, s.signal, s.value, s.quality, s.payload)
+            StoredSignal(entry.id, s.signal, s.value, s.quality, s.payload, s.variant)
             for entry in entries
             if entry.status is EntryStatus.ACTIVE
             for s in entry.signals
@@ -224,8 +261,14 @@ class Matcher:
         with self._lock.reading():
             return list(self._banks)
 
+    def text_size(self, bank_name: str) -> int:
+        """Text patterns indexed for the bank."""
+        with self._lock.reading():
+            index = self._banks.get(bank_name)
+            return len(index.text) if index is not None else 0
+
     def unreadable(self) -> int:
-        """Stored region signatures that could not be parsed (left out of the indexes)."""
+        """Stored region signatures or text patterns that could not be parsed (left out)."""
         with self._lock.reading():
             return sum(index.unreadable for index in self._banks.values())
 

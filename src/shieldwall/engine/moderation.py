@@ -26,7 +26,7 @@ from shieldwall.domain import Match, NewAuditEvent, PolicyDecision, Verdict
 from shieldwall.engine.matcher import QueryHashes
 from shieldwall.engine.policy import Policy
 from shieldwall.engine.scanner import Scanner
-from shieldwall.signals import ImageSignals
+from shieldwall.signals import ImageSignals, TextQuery
 from shieldwall.storage import AuditStore
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,21 @@ class Moderator:
         self.classifier = classifier
         self._audit = audit
 
-    def scan(self, data: bytes, *, source: str, reference: str | None = None) -> ScanDecision:
-        """Decide about image bytes. Raises DecodeError (nothing is recorded) for bad input."""
+    def scan(
+        self,
+        data: bytes,
+        *,
+        source: str,
+        reference: str | None = None,
+        text: str | None = None,
+        scope: str | None = None,
+        policy: Policy | None = None,
+    ) -> ScanDecision:
+        """Decide about image bytes (and the ``text`` sent with them, e.g. a caption). Banks
+        with a scope apply only to scans with that ``scope``; ``policy`` replaces the service's
+        (a community's own, see Policy.for_community). Raises DecodeError (nothing is
+        recorded) for bad input."""
+        policy = policy or self.policy
         timings: dict[str, float] = {}
         start = time.perf_counter()
         image = self.scanner.decode(data)
@@ -86,12 +99,13 @@ class Moderator:
         signals = self.scanner.hash_image(image, data)
         timings["signals"] = _lap(start)
         start = time.perf_counter()
-        matches = self.scanner.match(signals).matches
+        query = QueryHashes.of(signals, TextQuery.of(text) if text else None)
+        matches = self.scanner.matcher.match(query, scope)
         timings["match"] = _lap(start)
         scores: dict[str, float] | None = None
         error: str | None = None
         name = self.classifier.name if self.classifier is not None else None
-        if self.classifier is not None and self.policy.needs_scores(matches):
+        if self.classifier is not None and policy.needs_scores(matches):
             start = time.perf_counter()
             try:
                 scores = self.classifier.scores(image.pixels)
@@ -101,25 +115,58 @@ class Moderator:
             timings["classify"] = _lap(start)
         del image
         return self._decide(
-            matches, scores, signal_summary(signals), source, reference, timings, name, error
+            policy,
+            matches,
+            scores,
+            signal_summary(signals),
+            source,
+            reference,
+            timings,
+            name,
+            error,
+        )
+
+    def scan_text(
+        self,
+        text: str,
+        *,
+        source: str,
+        reference: str | None = None,
+        scope: str | None = None,
+        policy: Policy | None = None,
+    ) -> ScanDecision:
+        """Decide about text alone (a message without an image) against the text banks."""
+        start = time.perf_counter()
+        matches = self.scanner.matcher.match(QueryHashes(text=TextQuery.of(text)), scope)
+        timings = {"match": _lap(start)}
+        return self._decide(
+            policy or self.policy, matches, None, {}, source, reference, timings, None, None
         )
 
     def decide_hashes(
-        self, query: QueryHashes, *, source: str, reference: str | None = None
+        self,
+        query: QueryHashes,
+        *,
+        source: str,
+        reference: str | None = None,
+        scope: str | None = None,
     ) -> ScanDecision:
         """Decide from hashes a client computed (no pixels, so no classifier)."""
         start = time.perf_counter()
-        matches = self.scanner.matcher.match(query)
+        matches = self.scanner.matcher.match(query, scope)
         timings = {"match": _lap(start)}
         signals: dict[str, str | int] = {
             k: v for k, v in (("md5", query.md5), ("sha256", query.sha256)) if v
         }
         if query.pdq:
             signals["pdq"] = query.pdq[0][1]
-        return self._decide(matches, None, signals, source, reference, timings, None, None)
+        return self._decide(
+            self.policy, matches, None, signals, source, reference, timings, None, None
+        )
 
     def _decide(
         self,
+        policy: Policy,
         matches: list[Match],
         scores: dict[str, float] | None,
         signals: dict[str, str | int],
@@ -130,7 +177,7 @@ class Moderator:
         classifier_error: str | None,
     ) -> ScanDecision:
         start = time.perf_counter()
-        decision = self.policy.decide(matches, scores)
+        decision = policy.decide(matches, scores)
         scan_id = uuid.uuid4().hex
         context = ScanContext(scan_id, source, reference, decision, matches, scores, signals)
         outcomes = tuple(self._run(name, context) for name in decision.actions)

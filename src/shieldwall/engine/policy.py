@@ -5,15 +5,16 @@ Rules (the TOML file sets the verdicts and thresholds; ``default_policy.toml`` d
 a ``known`` match blocks; an ``allow`` match allows and wins over scores and source matches (and
 over known matches with ``overrides_known``); a derived match on a ``source`` bank blocks when
 the classifier calls the image explicit and goes to review when it does not say so; an explicit
-image with no match gets ``explicit.without_match``; anything else is allowed.
+image with no match gets ``explicit.without_match``; text (a caption, a message) matching a
+``text`` bank gets ``text.match`` whatever an image allow-list says; anything else is allowed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class Policy:
     derived_unconfirmed: Verdict = Verdict.REVIEW
     source_copy: Verdict = Verdict.ALLOW
     allow_overrides_known: bool = True
+    text_match: Verdict = Verdict.BLOCK
     actions: Mapping[Verdict, tuple[str, ...]] = field(
         default_factory=lambda: {
             Verdict.ALLOW: (),
@@ -51,11 +53,26 @@ class Policy:
     )
     #: "<name>-v<version>+<first 12 hex of the file's SHA-256>"; set by the loader.
     digest: str = ""
+    #: What a community changed of this policy (see ``for_community``), e.g. "explicit=allow".
+    overrides: str = ""
 
     @property
     def label(self) -> str:
         suffix = f"+{self.digest}" if self.digest else ""
-        return f"{self.name}-v{self.version}{suffix}"
+        changed = f";{self.overrides}" if self.overrides else ""
+        return f"{self.name}-v{self.version}{suffix}{changed}"
+
+    def for_community(self, explicit_without_match: Verdict | None) -> Policy:
+        """This policy as one community (a Telegram group) set it: what an explicit image with
+        no bank match gets is theirs to choose (an adult community allows it). The label names
+        the change, so each decision still says which rules made it."""
+        if explicit_without_match is None or explicit_without_match is self.explicit_without_match:
+            return self
+        return replace(
+            self,
+            explicit_without_match=explicit_without_match,
+            overrides=f"explicit={explicit_without_match.value}",
+        )
 
     def named_actions(self) -> set[str]:
         return {name for names in self.actions.values() for name in names}
@@ -64,6 +81,8 @@ class Policy:
         """Whether a classifier score could change the verdict for these matches (a known
         match that nothing overrides blocks whatever the score, so the model need not run)."""
         kinds = {m.bank_kind for m in matches}
+        if BankKind.TEXT in kinds and self.text_match is Verdict.BLOCK:
+            return False
         return not (BankKind.KNOWN in kinds and BankKind.ALLOW not in kinds)
 
     def decide(
@@ -97,7 +116,7 @@ class Policy:
                     self.explicit_without_match,
                 )
             )
-        verdict = max((r.verdict for r in reasons), key=lambda v: v.severity, default=None)
+        verdict = _most_severe(r.verdict for r in reasons)
         if allows and (self.allow_overrides_known or not known):
             overridden = verdict is not None and verdict is not Verdict.ALLOW
             for m in _one_per_entry(allows):
@@ -113,6 +132,18 @@ class Policy:
                     ),
                 )
             verdict = Verdict.ALLOW
+        # An image allow-list says nothing about the words sent with the image.
+        for m in _one_per_entry([m for m in matches if m.bank_kind is BankKind.TEXT]):
+            reasons.append(
+                Reason(
+                    "text_match",
+                    f"text matches pattern {m.entry_id} of text bank {m.bank!r}",
+                    self.text_match,
+                    m.bank,
+                    m.entry_id,
+                )
+            )
+            verdict = _most_severe((self.text_match, *([verdict] if verdict else [])))
         if verdict is None:
             verdict = Verdict.ALLOW
             reasons.append(Reason("no_rule", "no bank match and not explicit", Verdict.ALLOW))
@@ -145,6 +176,10 @@ class Policy:
             m.bank,
             m.entry_id,
         )
+
+
+def _most_severe(verdicts: Iterable[Verdict]) -> Verdict | None:
+    return max(verdicts, key=lambda v: v.severity, default=None)
 
 
 def _how(m: Match) -> str:
@@ -204,6 +239,7 @@ def parse_policy(text: str, known_actions: Collection[str] | None = None) -> Pol
     explicit = reader.table("explicit")
     source = reader.table("source")
     allow = reader.table("allow")
+    text_table = reader.table("text")
     actions_table = reader.table("actions")
     threshold = float(explicit.get("threshold", (int, float), 0.8))
     if not 0.0 <= threshold <= 1.0:
@@ -230,6 +266,7 @@ def parse_policy(text: str, known_actions: Collection[str] | None = None) -> Pol
         derived_unconfirmed=source.verdict("derived_unconfirmed", Verdict.REVIEW),
         source_copy=source.verdict("copy", Verdict.ALLOW),
         allow_overrides_known=allow.get("overrides_known", bool, True),
+        text_match=text_table.verdict("match", Verdict.BLOCK),
         actions=actions,
         digest=hashlib.sha256(text.encode()).hexdigest()[:12],
     )

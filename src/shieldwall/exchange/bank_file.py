@@ -8,6 +8,9 @@ are required on import, so a plain list of hashes (``signal_type,value``) import
 
 A ``region`` signal (a registered photo's region signature, for derived-fake detection) is written
 with its signature, base64-encoded, as the value; in the bank its value is the signature's SHA-256.
+A ``text`` signal (a blocklist pattern) is the pattern as entered, its variant the pattern's kind
+(username, link, phrase; guessed when absent), so a plain CSV ``signal_type,value`` list of
+nudify-bot names imports into a text bank.
 
 Parsing validates the whole file before anything is written: a bad line rejects the import.
 """
@@ -29,10 +32,14 @@ from shieldwall.domain import (
     Entry,
     EntrySignal,
     EntryStatus,
+    InvalidArgumentError,
     InvalidHashError,
     NewEntry,
     SignalType,
+    TextKind,
+    guess_text_kind,
     normalise_hash,
+    validate_text_pattern,
 )
 
 CSV_COLUMNS = (
@@ -116,7 +123,7 @@ def read_entries(text: str, fmt: BankFileFormat, default_added_by: str) -> list[
     for line, record in rows:
         try:
             entries.append(_new_entry(record, default_added_by))
-        except (InvalidHashError, ValueError, TypeError, KeyError) as exc:
+        except (InvalidHashError, InvalidArgumentError, ValueError, TypeError, KeyError) as exc:
             raise BankFileError(f"line {line}: {exc}") from None
     return entries
 
@@ -132,6 +139,11 @@ def _signal(raw: dict[str, Any]) -> EntrySignal:
     if signal is SignalType.REGION:
         payload = _payload(str(raw["value"]))
         return EntrySignal(signal, hashlib.sha256(payload).hexdigest(), variant, level, payload)
+    if signal is SignalType.TEXT:
+        pattern = validate_text_pattern(str(raw["value"]))
+        kinds = {k.value for k in TextKind}
+        kind = variant if variant in kinds else guess_text_kind(pattern).value
+        return EntrySignal(signal, pattern, kind)
     return EntrySignal(signal, normalise_hash(signal, str(raw["value"])), variant, level)
 
 

@@ -1,4 +1,5 @@
-"""Hamming-space indexes for PDQ codes, all behind the HammingIndex protocol."""
+"""Hamming-space indexes for PDQ codes (all behind the HammingIndex protocol), ORB keypoints
+and text patterns."""
 
 from shieldwall.index.brute_force import BruteForceIndex
 from shieldwall.index.faiss_flat import FaissFlatIndex
@@ -12,6 +13,7 @@ from shieldwall.index.hamming import (
 from shieldwall.index.keypoints import KeypointIndex, Neighbours
 from shieldwall.index.multi_index import MultiIndexHash
 from shieldwall.index.pdq_index import PdqIndex
+from shieldwall.index.text_index import TextIndex, TextKey
 
 __all__ = [
     "CODE_BYTES",
@@ -24,5 +26,7 @@ __all__ = [
     "MultiIndexHash",
     "Neighbours",
     "PdqIndex",
+    "TextIndex",
+    "TextKey",
     "codes_from_hex",
 ]

@@ -1,4 +1,5 @@
-"""Hashers: pure functions of image bytes or pixels. Import domain and media only."""
+"""Hashers: pure functions of image bytes or pixels, and the text normalisation of blocklists.
+Import domain and media only."""
 
 from shieldwall.signals.exact import md5_hex, sha256_hex
 from shieldwall.signals.image_signals import (
@@ -32,6 +33,12 @@ from shieldwall.signals.regions import (
     region_signature,
     tile_layout,
 )
+from shieldwall.signals.text import (
+    TextPattern,
+    TextQuery,
+    parse_pattern,
+    skeleton,
+)
 from shieldwall.signals.variants import (
     DEFAULT_WINDOWS,
     SHARED_REGIONS,
@@ -54,6 +61,8 @@ __all__ = [
     "QueryFeatures",
     "RegionFit",
     "RegionSignature",
+    "TextPattern",
+    "TextQuery",
     "body_zone",
     "compare_layout",
     "compute_signals",
@@ -61,6 +70,7 @@ __all__ = [
     "decode_for_signals",
     "fit_region",
     "md5_hex",
+    "parse_pattern",
     "pdq_dihedral",
     "pdq_hash",
     "pdq_reference",
@@ -68,5 +78,6 @@ __all__ = [
     "region_signature",
     "sha256_hex",
     "signals_of_image",
+    "skeleton",
     "tile_layout",
 ]

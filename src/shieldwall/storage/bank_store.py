@@ -24,6 +24,7 @@ from shieldwall.domain import (
     SignalType,
     validate_bank_name,
     validate_region_threshold,
+    validate_scope,
     validate_threshold,
 )
 from shieldwall.storage.clock import as_utc, now_utc
@@ -44,6 +45,7 @@ class StoredSignal:
     value: str
     quality: int | None
     payload: bytes | None = None
+    variant: str = "original"
 
 
 def _bank(row: BankRow) -> Bank:
@@ -57,6 +59,7 @@ def _bank(row: BankRow) -> Bank:
         origin=row.origin,
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        scope=row.scope,
     )
 
 
@@ -90,10 +93,12 @@ class BankStore:
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         origin: str = "local",
         region_threshold: int = DEFAULT_REGION_THRESHOLD,
+        scope: str | None = None,
     ) -> Bank:
         validate_bank_name(name)
         validate_threshold(pdq_threshold)
         validate_region_threshold(region_threshold)
+        validate_scope(scope)
         now = now_utc()
         row = BankRow(
             name=name,
@@ -102,6 +107,7 @@ class BankStore:
             pdq_threshold=pdq_threshold,
             region_threshold=region_threshold,
             origin=origin,
+            scope=scope,
             created_at=now,
             updated_at=now,
         )
@@ -242,6 +248,7 @@ class BankStore:
                 SignalRow.value,
                 SignalRow.quality,
                 SignalRow.payload,
+                SignalRow.variant,
             )
             .join(EntryRow, EntryRow.id == SignalRow.entry_id)
             .where(EntryRow.bank_id == bank_id, EntryRow.status == EntryStatus.ACTIVE.value)
@@ -249,8 +256,8 @@ class BankStore:
             .execution_options(yield_per=10_000)
         )
         with self.engine.connect() as connection:
-            for entry_id, signal, value, quality, payload in connection.execute(query):
-                yield StoredSignal(entry_id, SignalType(signal), value, quality, payload)
+            for entry_id, signal, value, quality, payload, variant in connection.execute(query):
+                yield StoredSignal(entry_id, SignalType(signal), value, quality, payload, variant)
 
     def existing_values(
         self, bank_name: str, signal: SignalType, values: Iterable[str]

@@ -45,6 +45,8 @@ class BankRow(Base):
     pdq_threshold: Mapped[int] = mapped_column(Integer)
     region_threshold: Mapped[int] = mapped_column(Integer, server_default="16")
     origin: Mapped[str] = mapped_column(String(64), default="local")
+    # None: applies to every scan; else only to scans made with this scope (one group's banks).
+    scope: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -19,10 +19,11 @@ from shieldwall.adapters.api.schemas import (
     BankCreate,
     BankUpdate,
     HashEntry,
+    TextEntry,
 )
 from shieldwall.adapters.api.state import service
 from shieldwall.adapters.records import bank_record, entry_record
-from shieldwall.domain import ApiKey, Bank, Scope
+from shieldwall.domain import ApiKey, Bank, Scope, SignalType
 from shieldwall.engine import Runtime
 from shieldwall.exchange import BankFileFormat
 
@@ -33,7 +34,7 @@ MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
 def _bank(rt: Runtime, bank: Bank) -> dict[str, Any]:
-    return bank_record(bank, rt.matcher.size(bank.name), rt.matcher.region_size(bank.name))
+    return bank_record(bank, rt.matcher)
 
 
 @router.get("", summary="List banks")
@@ -51,6 +52,7 @@ def create_bank(body: BankCreate, request: Request, key: ApiKey = Curate) -> dic
         body.pdq_threshold,
         body.origin,
         body.region_threshold,
+        scope=body.scope,
         actor=actor(key),
     )
     return _bank(rt, bank)
@@ -106,9 +108,20 @@ async def add_image(
 @router.post("/{name}/hashes", status_code=201, summary="Bank a hash computed elsewhere")
 def add_hash(name: str, body: HashEntry, request: Request, key: ApiKey = Curate) -> dict[str, Any]:
     rt = service(request).runtime
-    if body.signal.value == "region":
+    if body.signal is SignalType.REGION:
         raise ApiError(422, "bad_hash", "region signatures are added by image or bank import")
+    if body.signal is SignalType.TEXT:
+        raise ApiError(422, "bad_hash", f"text patterns are added at /v1/banks/{name}/texts")
     entry = rt.curator.add_hash(name, body.signal, body.value, actor(key), body.note, body.case_ref)
+    return entry_record(entry)
+
+
+@router.post("/{name}/texts", status_code=201, summary="Block a username, link or phrase")
+def add_text(name: str, body: TextEntry, request: Request, key: ApiKey = Curate) -> dict[str, Any]:
+    """For a ``text`` bank: matched against scanned text (a caption, a message) after folding
+    case, lookalike letters and invisible characters. 409 when it is blocked already."""
+    rt = service(request).runtime
+    entry = rt.curator.add_text(name, body.pattern, actor(key), body.kind, body.note)
     return entry_record(entry)
 
 

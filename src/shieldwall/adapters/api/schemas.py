@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shieldwall.domain import DEFAULT_PDQ_THRESHOLD, DEFAULT_REGION_THRESHOLD, BankKind, SignalType
+from shieldwall.domain import (
+    DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_REGION_THRESHOLD,
+    MAX_TEXT_PATTERN,
+    BankKind,
+    SignalType,
+    TextKind,
+)
 
 #: OpenAPI for endpoints that read the body themselves (in memory, under the byte limit).
 UPLOAD_BODY: dict[str, Any] = {
@@ -80,6 +87,9 @@ class BankCreate(Strict):
     pdq_threshold: int = Field(DEFAULT_PDQ_THRESHOLD, ge=0, le=63)
     region_threshold: int = Field(DEFAULT_REGION_THRESHOLD, ge=8, le=256)
     origin: str = Field("local", max_length=64)
+    scope: str | None = Field(
+        None, max_length=64, description="Only scans with this scope use the bank (none: all)."
+    )
 
 
 class BankUpdate(Strict):
@@ -93,6 +103,12 @@ class HashEntry(Strict):
     value: str = Field(max_length=128)
     note: str | None = Field(None, max_length=1000)
     case_ref: str | None = Field(None, max_length=200)
+
+
+class TextEntry(Strict):
+    pattern: str = Field(min_length=1, max_length=MAX_TEXT_PATTERN)
+    kind: TextKind | None = Field(None, description="username, link or phrase (guessed if unset).")
+    note: str | None = Field(None, max_length=1000)
 
 
 class KeyCreate(Strict):

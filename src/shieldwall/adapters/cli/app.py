@@ -33,9 +33,12 @@ from shieldwall.domain import (
     MIN_PDQ_QUALITY,
     BankKind,
     Entry,
+    EntryExistsError,
+    InvalidArgumentError,
     Match,
     ShieldwallError,
     SignalType,
+    TextKind,
     pdq_matchable,
 )
 from shieldwall.exchange import BankFileFormat
@@ -172,13 +175,22 @@ def bank_create(
             "derived match; see bench/RESULTS.md for recall and false matches by value."
         ),
     ] = DEFAULT_REGION_THRESHOLD,
+    scope: Annotated[
+        str | None,
+        typer.Option(help="Only scans with this scope use the bank (e.g. telegram:<chat id>)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create a bank. Kind 'source' holds a person's public photos, so that fakes made from them
-    are recognised (derived-fake detection)."""
+    are recognised (derived-fake detection); kind 'text' blocks usernames, links and phrases."""
     with runtime(db, load_index=False) as rt:
         bank = rt.curator.create_bank(
-            name, kind, threshold, region_threshold=region_threshold, actor=cli_actor()
+            name,
+            kind,
+            threshold,
+            region_threshold=region_threshold,
+            scope=scope,
+            actor=cli_actor(),
         )
     extra = f", region threshold {bank.region_threshold}" if bank.kind is BankKind.SOURCE else ""
     typer.echo(
@@ -231,6 +243,7 @@ def bank_list(db: DbOption = None, as_json: JsonOption = False) -> None:
                 "threshold": bank.pdq_threshold,
                 "region_threshold": bank.region_threshold,
                 "origin": bank.origin,
+                "scope": bank.scope,
                 "entries": {status.value: n for status, n in counts.items()},
                 "created_at": bank.created_at.isoformat(),
             }
@@ -322,6 +335,37 @@ def bank_add_hash(
     with runtime(db, load_index=False) as rt:
         entry = rt.curator.add_hash(name, signal, value, added_by, note, case)
     typer.echo(entry.id)
+
+
+@bank_app.command("add-text")
+def bank_add_text(
+    name: str,
+    patterns: Annotated[
+        list[str],
+        typer.Argument(help="Usernames (@name), links or phrases to block.", show_default=False),
+    ],
+    kind: Annotated[
+        TextKind | None,
+        typer.Option(help="Default: @name is a username, a URL a link, else a phrase."),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Free text kept with each entry.")] = None,
+    added_by: Annotated[str, typer.Option(help="Who adds these entries.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Block text in a 'text' bank (e.g. nudify-bot names and links); print each entry id.
+    Matching folds case, lookalike letters of other scripts and invisible characters."""
+    failed = False
+    with runtime(db, load_index=False) as rt:
+        for pattern in patterns:
+            try:
+                entry = rt.curator.add_text(name, pattern, added_by, kind, note)
+            except (EntryExistsError, InvalidArgumentError) as exc:
+                sys.stderr.write(f"error: {exc}\n")
+                failed = True
+            else:
+                typer.echo(f"{entry.id}\t{entry.signals[0].variant}\t{pattern}")
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
 
 
 @bank_app.command("withdraw")
