@@ -10,6 +10,7 @@ from shieldwall.domain.audit import (
     seal,
     verify_chain,
 )
+from shieldwall.domain.chats import ChatMode, ChatSettings, chat_scope
 from shieldwall.domain.errors import (
     ApiKeyNotFoundError,
     BankExistsError,
@@ -73,6 +74,8 @@ __all__ = [
     "BankNotFoundError",
     "ChainBreak",
     "ChainReport",
+    "ChatMode",
+    "ChatSettings",
     "ClassifierUnavailableError",
     "DecodeError",
     "DecodeFailure",
@@ -97,6 +100,7 @@ __all__ = [
     "TextKind",
     "Verdict",
     "canonical_json",
+    "chat_scope",
     "guess_text_kind",
     "normalise_hash",
     "parse_scopes",

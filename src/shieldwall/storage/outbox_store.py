@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from shieldwall.storage.clock import as_utc, now_utc
 from shieldwall.storage.schema import DeliveryRow
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+#: Seconds a claimed delivery is held by its sender (far above one attempt's 5 s timeout).
+LEASE_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +60,29 @@ class OutboxStore:
             session.add(row)
         return _delivery(row)
 
-    def due(self, limit: int = 50) -> list[Delivery]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(DeliveryRow)
-                .where(DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now_utc())
+    def due(self, limit: int = 50, lease_seconds: float = LEASE_SECONDS) -> list[Delivery]:
+        """Claim up to ``limit`` deliveries that are due, for ``lease_seconds``: a sender in
+        another process (the API and the Telegram bot each run one) does not take them too,
+        and a sender that died mid-send leaves them to be retried when the lease ends."""
+        now = now_utc()
+        due = (DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now)
+        with self._sessions.begin() as session:
+            ids = session.scalars(
+                select(DeliveryRow.id)
+                .where(*due)
                 .order_by(DeliveryRow.next_attempt_at)
                 .limit(limit)
-            )
-            return [_delivery(r) for r in rows]
+            ).all()
+            if not ids:
+                return []
+            # Conditional: of two senders racing for a row, the second finds it leased.
+            claimed = session.scalars(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids), *due)
+                .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
+                .returning(DeliveryRow)
+            ).all()
+            return sorted((_delivery(r) for r in claimed), key=lambda d: d.id)
 
     def record_attempt(
         self, delivery_id: int, status: str, error: str | None, next_attempt_at: datetime

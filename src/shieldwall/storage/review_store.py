@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from shieldwall.domain import InvalidArgumentError, ReviewNotFoundError
@@ -71,6 +71,14 @@ class ReviewStore:
             query = query.where(ReviewRow.status == status)
         with self._sessions() as session:
             return [_item(r) for r in session.scalars(query)]
+
+    def count_pending(self, source_prefix: str = "") -> int:
+        """Open items whose source starts with ``source_prefix``."""
+        query = select(func.count()).where(
+            ReviewRow.status == PENDING, ReviewRow.source.startswith(source_prefix, autoescape=True)
+        )
+        with self._sessions() as session:
+            return int(session.scalar(query) or 0)
 
     def decide(self, review_id: int, outcome: str, actor: str) -> ReviewItem:
         if outcome not in OUTCOMES:

