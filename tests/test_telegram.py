@@ -14,14 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from aiogram.types import Message
 from PIL import Image, ImageOps
 
 from api_support import StandIn
 from conftest import synthetic_photo, to_bytes
 from fake_bot_api import FakeBotApi
+from shieldwall.adapters.telegram.content import content_key, media_of, text_of
 from shieldwall.domain import BankKind, ChatMode, verify_chain
 from shieldwall.engine import Runtime, open_runtime
 from shieldwall.media import copies
+from shieldwall.storage import TelegramInbox
 from telegram_support import (
     ADMIN,
     GROUP,
@@ -274,3 +277,24 @@ def test_a_failed_delete_is_recorded_and_reported_once(
     reports = [m["text"] for m in sent_to(fake, REVIEW_CHAT)]
     assert any("48 hours" in text for text in reports)
     assert any("admin rights" in text for text in reports)
+
+
+def test_a_decision_made_just_before_a_crash_is_not_made_again(
+    fake: FakeBotApi, runtime: Runtime, samples: dict[str, bytes]
+) -> None:
+    """The crash came after the scan's audit write and before the bot recorded the decision:
+    the restarted bot finds the decision under the record's scan id and acts on it."""
+    update = fake.photo_update(GROUP, 110, SPAMMER, samples[KNOWN])
+    update_id = fake.push(update)
+    message = Message.model_validate(update["message"])
+    record = TelegramInbox(runtime.engine).claim(
+        GROUP, 110, content_key(media_of(message), text_of(message)), update_id, SPAMMER
+    )
+    runtime.moderator.scan(samples[KNOWN], source="t", reference="r", scan_id=record.scan_id)
+    with running_bot(fake, runtime) as bot:
+        settle(bot)
+    assert deleted_in(fake, GROUP) == {110}
+    [decided] = events(runtime, "scan.decided")
+    assert decided.subject == record.scan_id
+    [deleted] = events(runtime, "telegram.deleted")
+    assert deleted.subject == record.scan_id and deleted.payload["banks"] == ["ncii"]

@@ -85,11 +85,13 @@ class Moderator:
         text: str | None = None,
         scope: str | None = None,
         policy: Policy | None = None,
+        scan_id: str | None = None,
     ) -> ScanDecision:
         """Decide about image bytes (and the ``text`` sent with them, e.g. a caption). Banks
         with a scope apply only to scans with that ``scope``; ``policy`` replaces the service's
-        (a community's own, see Policy.for_community). Raises DecodeError (nothing is
-        recorded) for bad input."""
+        (a community's own, see Policy.for_community); ``scan_id`` is the caller's own id for
+        the decision (a caller that may crash records it first, to find the decision in the
+        audit log after a restart). Raises DecodeError (nothing is recorded) for bad input."""
         policy = policy or self.policy
         timings: dict[str, float] = {}
         start = time.perf_counter()
@@ -124,6 +126,7 @@ class Moderator:
             timings,
             name,
             error,
+            scan_id,
         )
 
     def scan_text(
@@ -134,13 +137,23 @@ class Moderator:
         reference: str | None = None,
         scope: str | None = None,
         policy: Policy | None = None,
+        scan_id: str | None = None,
     ) -> ScanDecision:
         """Decide about text alone (a message without an image) against the text banks."""
         start = time.perf_counter()
         matches = self.scanner.matcher.match(QueryHashes(text=TextQuery.of(text)), scope)
         timings = {"match": _lap(start)}
         return self._decide(
-            policy or self.policy, matches, None, {}, source, reference, timings, None, None
+            policy or self.policy,
+            matches,
+            None,
+            {},
+            source,
+            reference,
+            timings,
+            None,
+            None,
+            scan_id,
         )
 
     def decide_hashes(
@@ -175,10 +188,11 @@ class Moderator:
         timings: dict[str, float],
         classifier: str | None,
         classifier_error: str | None,
+        scan_id: str | None = None,
     ) -> ScanDecision:
         start = time.perf_counter()
         decision = policy.decide(matches, scores)
-        scan_id = uuid.uuid4().hex
+        scan_id = scan_id or uuid.uuid4().hex
         context = ScanContext(scan_id, source, reference, decision, matches, scores, signals)
         outcomes = tuple(self._run(name, context) for name in decision.actions)
         payload: dict[str, Any] = {

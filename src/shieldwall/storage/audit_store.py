@@ -12,11 +12,11 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from shieldwall.domain import GENESIS_HASH, AuditEvent, NewAuditEvent, canonical_json, seal
 from shieldwall.storage.clock import as_utc, now_utc
@@ -50,22 +50,30 @@ class AuditStore:
         self._lock = threading.Lock()
         self._postgres = engine.dialect.name == "postgresql"
 
-    def append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
-        """Append ``events`` in order, all or none, and return them sealed."""
+    def append(
+        self, events: Sequence[NewAuditEvent], also: Callable[[Session], None] | None = None
+    ) -> list[AuditEvent]:
+        """Append ``events`` in order, all or none, and return them sealed. ``also`` writes
+        the rows the events describe in the same transaction (it may run again on a retry),
+        so an event and what it records are never one without the other."""
         if not events:
             return []
         with self._lock:
             for attempt in range(APPEND_ATTEMPTS):
                 try:
-                    return self._append(events)
+                    return self._append(events, also)
                 except (IntegrityError, OperationalError):
                     if attempt == APPEND_ATTEMPTS - 1:
                         raise
                     time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def _append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
+    def _append(
+        self, events: Sequence[NewAuditEvent], also: Callable[[Session], None] | None
+    ) -> list[AuditEvent]:
         with self._sessions.begin() as session:
+            if also is not None:
+                also(session)
             if self._postgres:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
             head = session.execute(

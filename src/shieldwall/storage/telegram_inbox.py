@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from shieldwall.domain import NewAuditEvent
+from shieldwall.storage.audit_store import AuditStore
 from shieldwall.storage.clock import as_utc, now_utc
 from shieldwall.storage.schema import TelegramMessageRow, TelegramStrikeRow, TelegramUpdateRow
 from shieldwall.storage.telegram_chats import Strike, upsert
@@ -53,6 +56,8 @@ class MessageRecord:
     #: Step name -> what came of it ("done", "failed: ...", a message id, ...).
     steps: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+    #: Set by ``claim`` when this call made the record (nothing was done about it before).
+    new: bool = False
 
 
 def _record(row: TelegramMessageRow) -> MessageRecord:
@@ -191,10 +196,11 @@ class TelegramInbox:
         sender_id: int | None,
     ) -> MessageRecord:
         """The record of this content of this message: a new one, or the one an earlier
-        delivery (or a crashed attempt) made."""
+        delivery (or a crashed attempt) made. A new record gets the id its scan will have, so
+        a decision made just before a crash is found in the audit log, not made again."""
         now = now_utc()
         with self._engine.begin() as connection:
-            connection.execute(
+            inserted = connection.execute(
                 self._insert(TelegramMessageRow)
                 .values(
                     chat_id=chat_id,
@@ -203,12 +209,13 @@ class TelegramInbox:
                     update_id=update_id,
                     sender_id=sender_id,
                     state=RECEIVED,
+                    scan_id=uuid.uuid4().hex,
                     steps="{}",
                     created_at=now,
                     updated_at=now,
                 )
                 .on_conflict_do_nothing()
-            )
+            ).rowcount
         with self._sessions() as session:
             row = session.scalars(
                 select(TelegramMessageRow).where(
@@ -217,7 +224,7 @@ class TelegramInbox:
                     TelegramMessageRow.content_key == content_key,
                 )
             ).one()
-            return _record(row)
+            return replace(_record(row), new=inserted == 1)
 
     def get(self, record_id: int) -> MessageRecord | None:
         with self._sessions() as session:
@@ -300,9 +307,15 @@ class TelegramInbox:
         review_id: int | None = None,
         finished: bool = False,
         forget_hashes: bool = False,
+        audit: AuditStore | None = None,
+        event: NewAuditEvent | None = None,
     ) -> MessageRecord:
-        """Record that step ``name`` came to ``result`` (JSON-able)."""
-        with self._sessions.begin() as session:
+        """Record that step ``name`` came to ``result`` (JSON-able); with ``audit`` and
+        ``event``, the event is appended in the same transaction (both or neither)."""
+        done: list[MessageRecord] = []
+
+        def apply(session: Session) -> None:
+            done.clear()
             row = self._row(session, record_id)
             steps = json.loads(row.steps)
             steps[name] = result
@@ -314,7 +327,15 @@ class TelegramInbox:
             if forget_hashes:
                 row.hashes = None
             row.updated_at = now_utc()
-            return _record(row)
+            session.flush()
+            done.append(_record(row))
+
+        if audit is not None and event is not None:
+            audit.append([event], also=apply)
+        else:
+            with self._sessions.begin() as session:
+                apply(session)
+        return done[0]
 
     def finish_message(self, record_id: int) -> None:
         with self._sessions.begin() as session:

@@ -112,9 +112,18 @@ class DownloadError(Exception):
         self.reason = reason
 
 
-async def download(bot: Bot, file_id: str, limit: int, backoff: Backoff | None = None) -> bytes:
-    """The file's bytes, read into memory and never past ``limit`` (a larger file raises
-    DownloadError before or while it arrives). Network errors are retried."""
+async def download(
+    bot: Bot,
+    file_id: str,
+    limit: int,
+    size: int | None = None,
+    backoff: Backoff | None = None,
+) -> bytes:
+    """The file's bytes, read into memory and never past ``limit``: a file whose ``size`` (as
+    the message gave it) or served size is larger raises DownloadError before it is fetched,
+    one that turns out larger while it arrives raises then. Network errors are retried."""
+    if size is not None and size > limit:
+        raise DownloadError("too_large", f"{size} bytes, the limit is {limit}")
     backoff = backoff or Backoff(base_seconds=0.5, cap_seconds=10.0, max_attempts=4)
     file = await bot.get_file(file_id)
     if file.file_size is not None and file.file_size > limit:

@@ -58,15 +58,21 @@ class Commands:
         self._helped: dict[int, float] = {}
 
     async def on_group_message(self, message: Message, update_id: int) -> None:
+        """A message starting with "/". Commands of members are moderated as well (an advert
+        can ride on one); an admin's are not (/blocktext repeats the link it blocks)."""
         name, args = self._parse(message.text or "")
         if name is None:
             await self.moderator.handle(message, update_id)
             return
-        admin = name in ADMIN_COMMANDS
-        if admin and not await self.ctx.sender_is_admin(message):
+        admin = await self.ctx.sender_is_admin(message)
+        if name in ADMIN_COMMANDS and not admin:
             await message.reply(f"Only admins of this group can use /{name}.")
+        else:
+            await self._run(name, args, message, update_id)
+        if not admin:
             await self.moderator.handle(message, update_id)
-            return
+
+    async def _run(self, name: str, args: str, message: Message, update_id: int) -> None:
         chat = await self.ctx.chat_of(message)
         if name == "report":
             await self.decisions.report(message, update_id)

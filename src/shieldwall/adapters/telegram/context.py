@@ -64,6 +64,30 @@ class BotContext:
     ) -> None:
         await self.db(self.runtime.audit.append, [NewAuditEvent(actor, event, subject, payload)])
 
+    async def record(
+        self,
+        record: MessageRecord,
+        step: str,
+        result: Any,
+        event: str,
+        payload: Mapping[str, Any],
+        actor: str = BOT_ACTOR,
+        *,
+        review_id: int | None = None,
+    ) -> MessageRecord:
+        """Record a step of the message and its audit event in one transaction, so that a
+        crash leaves both or neither."""
+        entry = NewAuditEvent(actor, event, audit_subject(record), payload)
+        return await self.db(
+            self.inbox.step,
+            record.id,
+            step,
+            result,
+            review_id=review_id,
+            audit=self.runtime.audit,
+            event=entry,
+        )
+
     async def is_admin(self, chat_id: int, user_id: int) -> bool:
         """Whether the user is an owner or administrator of the chat (cached a minute)."""
         now = time.monotonic()

@@ -4,8 +4,11 @@ Each content of a message (its image and text; an edit that changes them is a ne
 claimed in the inbox before anything is done, and each step is recorded as it completes:
 decided, deleted, counted against the sender, sender restricted, notice posted, review posted.
 A restart (or Telegram delivering the update again) resumes after the last recorded step, so
-nothing is lost and nothing is done twice. What is left is the moment between a step and its
-record (a millisecond): a crash there repeats that one step.
+nothing is lost and nothing is done twice. Between a call to Telegram and its record a crash
+leaves the outcome unknown: a deletion (or a restriction) is then made again, which is harmless
+(Telegram refuses to delete twice; restricting twice is one restriction); a group notice is not
+sent again (at most once: a member never sees two); a card to the review chat is sent again
+(at least once: admins must not miss an item, and a second card decides the same item).
 
 Block, in ``enforce`` mode: delete, count a strike (restrict at the group's ``restrict_after``),
 post a neutral notice (at most one per ``notice_seconds``; removals in between are counted into
@@ -30,15 +33,17 @@ from shieldwall.actions import reason_record
 from shieldwall.adapters.telegram import notices
 from shieldwall.adapters.telegram.client import DownloadError, download
 from shieldwall.adapters.telegram.content import MediaRef, content_key, media_of, text_of
-from shieldwall.adapters.telegram.context import BotContext, audit_facts, audit_subject, sender_of
+from shieldwall.adapters.telegram.context import BotContext, audit_facts, sender_of
 from shieldwall.adapters.telegram.reviews import ReviewDesk, buttons
 from shieldwall.domain import ChatMode, ChatSettings, DecodeError
 from shieldwall.engine import ScanDecision
-from shieldwall.storage import MessageRecord
+from shieldwall.storage import AuditStore, MessageRecord
 from shieldwall.storage.telegram_inbox import FINISHED, RECEIVED
 
 log = logging.getLogger(__name__)
 UNSCANNABLE = "unscannable"
+#: A step begun and not known to have finished (the process stopped in between).
+SENDING = "sending"
 #: Telegram's answers to a deletion that mean the message is gone already.
 GONE = ("message to delete not found",)
 NO_RESTRICTIONS = ChatPermissions(
@@ -87,7 +92,14 @@ class GroupModerator:
         text: str,
         extra_reasons: Sequence[dict[str, Any]] = (),
     ) -> MessageRecord:
-        """Scan the content and record the decision (the image is dropped when this returns)."""
+        """Scan the content and record the decision (the image is dropped when this returns).
+        A record left undecided by a crash may have been decided all the same: then the audit
+        log has the decision under the record's scan id, and it is taken from there."""
+        if not record.new:
+            found = await self.ctx.db(recorded_decision, self.ctx.runtime.audit, record)
+            if found is not None:
+                found["reasons"] = [*found["reasons"], *extra_reasons]
+                return await self.ctx.db(self.ctx.inbox.decide, record.id, **found)
         moderator = self.ctx.runtime.moderator
         scan, scan_text = (
             functools.partial(
@@ -96,6 +108,7 @@ class GroupModerator:
                 reference=f"{chat.chat_id}:{message.message_id}",
                 scope=chat.scope,
                 policy=moderator.policy.for_community(chat.explicit),
+                scan_id=record.scan_id,
             )
             for fn in (moderator.scan, moderator.scan_text)
         )
@@ -103,7 +116,8 @@ class GroupModerator:
         problem: str | None = None
         if media is not None:
             try:
-                data = await download(self.ctx.bot, media.file_id, self.ctx.config.max_file_bytes)
+                limit = self.ctx.config.max_file_bytes
+                data = await download(self.ctx.bot, media.file_id, limit, media.file_size)
                 decision = await self.ctx.scan(scan, data, text=text or None)
                 del data
             except DownloadError as exc:
@@ -164,11 +178,9 @@ class GroupModerator:
         and tell the group. Whether the message is gone."""
         if "delete" not in record.steps:
             ok, result = await self._delete(chat.chat_id, record.message_id)
-            record = await self.ctx.db(self.ctx.inbox.step, record.id, "delete", result)
             event = "telegram.deleted" if ok else "telegram.delete_failed"
-            await self.ctx.audit(
-                event, audit_subject(record), audit_facts(record, result=result), actor
-            )
+            facts = audit_facts(record, result=result)
+            record = await self.ctx.record(record, "delete", result, event, facts, actor)
             if not ok:
                 await self.ctx.refresh_rights(chat.chat_id)
                 card = notices.action_failed(chat, record.message_id, "delete", result)
@@ -178,6 +190,10 @@ class GroupModerator:
         if record.sender_id is not None:
             await self._strike(chat, record, actor)
         if "notice" not in record.steps:
+            # At most once: a notice in flight when the process died is not sent again (the
+            # group would see it twice); a deletion is safe to repeat (Telegram refuses the
+            # second), so it is sent until its result is recorded.
+            await self.ctx.db(self.ctx.inbox.step, record.id, "notice", SENDING)
             codes = [str(r.get("code")) for r in record.reasons]
             notice = await self._notice(chat, codes)
             await self.ctx.db(self.ctx.inbox.step, record.id, "notice", notice)
@@ -195,20 +211,21 @@ class GroupModerator:
         return True, "done"
 
     async def _strike(self, chat: ChatSettings, record: MessageRecord, actor: str) -> None:
-        assert record.sender_id is not None
+        sender = record.sender_id
+        assert sender is not None
         strike = await self.ctx.db(
-            self.ctx.inbox.strike, record.id, chat.chat_id, record.sender_id, chat.restrict_after
+            self.ctx.inbox.strike, record.id, chat.chat_id, sender, chat.restrict_after
         )
         if not strike.restrict or "restrict" in record.steps:
             return
-        if await self.ctx.is_admin(chat.chat_id, record.sender_id):
+        if await self.ctx.is_admin(chat.chat_id, sender):
             result = "skipped: the sender is an admin"
         else:
             seconds = self.ctx.config.restrict_seconds
             try:
                 await self.ctx.bot.restrict_chat_member(
                     chat.chat_id,
-                    record.sender_id,
+                    sender,
                     NO_RESTRICTIONS,
                     use_independent_chat_permissions=True,
                     until_date=timedelta(seconds=seconds) if seconds else None,
@@ -216,12 +233,11 @@ class GroupModerator:
                 result = "done"
             except TelegramAPIError as exc:
                 result = f"failed: {exc.message}"[:300]
-        await self.ctx.db(self.ctx.inbox.step, record.id, "restrict", result)
-        if result != "done":
-            await self.ctx.db(self.ctx.inbox.unrestricted, chat.chat_id, record.sender_id)
         event = "telegram.restricted" if result == "done" else "telegram.restrict_failed"
         facts = audit_facts(record, strikes=strike.count, result=result)
-        await self.ctx.audit(event, audit_subject(record), facts, actor)
+        record = await self.ctx.record(record, "restrict", result, event, facts, actor)
+        if result != "done":
+            await self.ctx.db(self.ctx.inbox.unrestricted, chat.chat_id, sender)
         if result.startswith("failed"):
             card = notices.action_failed(chat, record.message_id, "restrict the sender of", result)
             await self.desk.post(chat, record, "failure", card, None)
@@ -235,3 +251,24 @@ class GroupModerator:
         self._notices[chat.chat_id] = (now, 0)
         text = notices.removal_notice(codes, untold + 1)
         return await self.ctx.send(chat.chat_id, text, silent=True)
+
+
+def recorded_decision(audit: AuditStore, record: MessageRecord) -> dict[str, Any] | None:
+    """The decision the audit log holds under the record's scan id, as ``decide`` arguments
+    (None: there is none). Reason messages are not in the log; their codes stand in."""
+    if record.scan_id is None:
+        return None
+    found: dict[str, Any] = {}
+    for event in audit.for_subject(record.scan_id):
+        if event.event == "scan.decided":
+            found["verdict"] = event.payload["verdict"]
+            found["reasons"] = [{**r, "message": r["code"]} for r in event.payload["reasons"]]
+        elif event.event == "action.record" and event.payload.get("signals"):
+            found["hashes"] = event.payload["signals"]
+        elif event.event == "action.quarantine":
+            found["review_id"] = event.payload.get("review_id")
+    if "verdict" not in found:
+        return None
+    if found["verdict"] == "allow":
+        found.pop("hashes", None)
+    return {"scan_id": record.scan_id, **found}

@@ -83,12 +83,8 @@ class ReviewDesk:
         else:
             sent = await self.ctx.send(target, text, markup)
             result = {"chat": target, "message": sent} if isinstance(sent, int) else sent
-        record = await self.ctx.db(
-            self.ctx.inbox.step, record.id, step, result, review_id=review_id
-        )
         facts = audit_facts(record, posted=result)
-        await self.ctx.audit(POSTED[step], audit_subject(record), facts)
-        return record
+        return await self.ctx.record(record, step, result, POSTED[step], facts, review_id=review_id)
 
     async def open(
         self, chat: ChatSettings, record: MessageRecord, sender: str, reported_by: str | None = None

@@ -43,7 +43,11 @@ def ordering_key(update: Update) -> Hashable:
     """Updates with the same key are handled in order; None: no ordering needed."""
     message = update.message or update.edited_message
     if message is not None:
-        return ("message", message.chat.id, message.message_id)
+        # A /report acts on the message it replies to: in order with that message's updates.
+        reported = (message.text or "").startswith("/report") and message.reply_to_message
+        anchor = message.reply_to_message if reported else message
+        assert anchor is not None
+        return ("message", anchor.chat.id, anchor.message_id)
     if update.callback_query is not None:
         return ("button", update.callback_query.data)
     if update.my_chat_member is not None:
