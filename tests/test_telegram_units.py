@@ -138,8 +138,9 @@ def test_inbox_keeps_updates_until_handled(runtime: Runtime) -> None:
     inbox.finish(5)
     inbox.finish(6, error="boom")
     assert [p.update_id for p in inbox.pending()] == [7]
-    assert inbox.attempt(7) == 1 and inbox.attempt(7) == 2
-    assert inbox.pending()[0].attempts == 2
+    assert inbox.pending()[0].attempts == 1, "storing it counts the first attempt"
+    assert inbox.attempt(7) == 2 and inbox.attempt(7) == 3
+    assert inbox.pending()[0].attempts == 3
     inbox.finish(7)
     assert inbox.prune(timedelta(seconds=-1)) == 2, "all but the newest, which keeps the offset"
     assert inbox.offset() == 8

@@ -118,7 +118,7 @@ class TelegramInbox:
                             "update_id": i,
                             "payload": p,
                             "status": PENDING,
-                            "attempts": 0,
+                            "attempts": 1,  # handling starts now; a restart counts another
                             "received_at": now,
                         }
                         for i, p in fresh
@@ -199,8 +199,8 @@ class TelegramInbox:
         delivery (or a crashed attempt) made. A new record gets the id its scan will have, so
         a decision made just before a crash is found in the audit log, not made again."""
         now = now_utc()
-        with self._engine.begin() as connection:
-            inserted = connection.execute(
+        with self._sessions.begin() as session:
+            inserted = session.execute(
                 self._insert(TelegramMessageRow)
                 .values(
                     chat_id=chat_id,
@@ -215,8 +215,7 @@ class TelegramInbox:
                     updated_at=now,
                 )
                 .on_conflict_do_nothing()
-            ).rowcount
-        with self._sessions() as session:
+            ).rowcount  # type: ignore[attr-defined]
             row = session.scalars(
                 select(TelegramMessageRow).where(
                     TelegramMessageRow.chat_id == chat_id,
@@ -254,10 +253,13 @@ class TelegramInbox:
         reasons: list[dict[str, Any]],
         hashes: Mapping[str, Any] | None = None,
         review_id: int | None = None,
+        finished: bool = False,
     ) -> MessageRecord:
+        """Record the verdict; ``finished`` when nothing is left to do (an allowed item)."""
         with self._sessions.begin() as session:
             row = self._row(session, record_id)
-            row.scan_id, row.verdict, row.state = scan_id, verdict, DECIDED
+            row.scan_id, row.verdict = scan_id, verdict
+            row.state = FINISHED if finished else DECIDED
             row.reasons = json.dumps(reasons)
             row.hashes = json.dumps(dict(hashes)) if hashes else None
             row.review_id = review_id

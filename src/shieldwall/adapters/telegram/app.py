@@ -8,6 +8,10 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+
 from shieldwall.adapters.telegram.client import RetryMiddleware, make_bot
 from shieldwall.adapters.telegram.config import BotConfig
 from shieldwall.adapters.telegram.context import BotContext
@@ -34,6 +38,7 @@ async def run_bot(
     scans = ThreadPoolExecutor(config.workers, thread_name_prefix="shieldwall-scan")
     try:
         me = await bot.get_me()
+        await _describe_commands(bot)
         ctx = BotContext(bot, runtime, config, me.id, me.username or "", scans)
         loop = UpdateLoop(ctx, build_dispatcher(ctx))
         await loop.resume()
@@ -56,3 +61,29 @@ async def run_bot(
     finally:
         await bot.session.close()
         scans.shutdown(wait=True, cancel_futures=True)
+
+
+GROUP_COMMANDS = {
+    "shieldwall_status": "What this group is protected against",
+    "report": "Reply to a message that should not be here",
+    "policy": "Admins: this group's rules",
+    "shieldwall_set": "Admins: mode, review chat, restrictions, explicit images",
+    "blocktext": "Admins: block a bot name, link or phrase here",
+    "unblocktext": "Admins: unblock one",
+    "blocklist": "Admins: what is blocked here",
+}
+
+
+async def _describe_commands(bot: Bot) -> None:
+    """The command menus members see (best effort: the bot works without them)."""
+    try:
+        await bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in GROUP_COMMANDS.items()],
+            scope=BotCommandScopeAllGroupChats(),
+        )
+        await bot.set_my_commands(
+            [BotCommand(command="help", description="How to protect yourself")],
+            scope=BotCommandScopeAllPrivateChats(),
+        )
+    except TelegramAPIError as exc:
+        log.info("could not set the command menus: %s", exc)

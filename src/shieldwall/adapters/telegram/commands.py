@@ -66,7 +66,7 @@ class Commands:
             return
         admin = await self.ctx.sender_is_admin(message)
         if name in ADMIN_COMMANDS and not admin:
-            await message.reply(f"Only admins of this group can use /{name}.")
+            await self.ctx.reply(message, f"Only admins of this group can use /{name}.")
         else:
             await self._run(name, args, message, update_id)
         if not admin:
@@ -77,14 +77,14 @@ class Commands:
         if name == "report":
             await self.decisions.report(message, update_id)
         elif name in ("start", "help"):
-            await message.answer(notices.welcome(chat))
+            await self.ctx.send(chat.chat_id, notices.welcome(chat))
         elif name == "shieldwall_status":
-            await message.answer(await self._status(chat))
+            await self.ctx.send(chat.chat_id, await self._status(chat))
         elif name == "policy":
             policy = self.ctx.runtime.moderator.policy.for_community(chat.explicit)
-            await message.answer(notices.policy(chat, policy))
+            await self.ctx.send(chat.chat_id, notices.policy(chat, policy))
         elif name == "shieldwall_set":
-            await message.reply(await self._set(chat, message, args))
+            await self.ctx.reply(message, await self._set(chat, message, args))
         else:
             await self._blocklist(chat, message, name, args)
 
@@ -150,6 +150,7 @@ class Commands:
                 return SET_USAGE
         except ShieldwallError as exc:
             return escape(str(exc))
+        self.ctx.remember(chat)
         await self.ctx.audit(
             "telegram.settings_changed",
             f"telegram:{chat.chat_id}",
@@ -183,7 +184,7 @@ class Commands:
             await self.ctx.send(target, text)
             return
         if not args:
-            await message.reply(f"Usage: /{name} @botname, a link or a phrase")
+            await self.ctx.reply(message, f"Usage: /{name} @botname, a link or a phrase")
             return
         actor = _actor(message)
         try:
@@ -196,7 +197,7 @@ class Commands:
                 reply = f"Unblocked ({len(removed)} entries)."
         except ShieldwallError as exc:
             reply = escape(str(exc))
-        await message.answer(reply)
+        await self.ctx.send(chat.chat_id, reply)
         await self.ctx.delete_quietly(chat, message.message_id)  # it repeats the advert's link
 
     def _group_patterns(self, bank: str) -> list[tuple[int, str, str]]:
@@ -214,7 +215,7 @@ class Commands:
         if not asked and now - self._helped.get(user, float("-inf")) < PRIVATE_HELP_SECONDS:
             return
         self._helped[user] = now
-        await message.answer(notices.PRIVATE_HELP)
+        await self.ctx.send(message.chat.id, notices.PRIVATE_HELP)
 
     async def on_membership(self, event: ChatMemberUpdated) -> None:
         """The bot was added, promoted, demoted or removed."""
@@ -235,6 +236,7 @@ class Commands:
             bool(getattr(member, "can_delete_messages", False)),
             bool(getattr(member, "can_restrict_members", False)),
         )
+        self.ctx.remember(chat)
         await self.ctx.audit(
             "telegram.membership",
             f"telegram:{chat.chat_id}",

@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
 
 from shieldwall.adapters.telegram.config import BotConfig
 from shieldwall.domain import ChatSettings, NewAuditEvent
@@ -27,6 +27,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 #: Seconds an admin check is trusted (admins change rarely; every check is an API call).
 ADMIN_CACHE_SECONDS = 60.0
+#: Seconds a group's settings are trusted without reading them again.
+CHAT_CACHE_SECONDS = 30.0
 #: Telegram's service account and the anonymous-admin and channel pseudo-users.
 SERVICE_USERS = frozenset({777000, 1087968824, 136817688})
 BOT_ACTOR = "telegram:bot"
@@ -45,6 +47,9 @@ class BotContext:
     _admins: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
     #: Chats whose bot rights were read from Telegram since this process started.
     _rights_read: set[int] = field(default_factory=set)
+    #: chat id -> (settings, until when they are trusted); this process's own changes replace
+    #: them at once (``remember``), other processes' are seen within CHAT_CACHE_SECONDS.
+    _chats: dict[int, tuple[ChatSettings, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.chats = TelegramChats(self.runtime.engine)
@@ -74,6 +79,7 @@ class BotContext:
         actor: str = BOT_ACTOR,
         *,
         review_id: int | None = None,
+        finished: bool = False,
     ) -> MessageRecord:
         """Record a step of the message and its audit event in one transaction, so that a
         crash leaves both or neither."""
@@ -84,6 +90,7 @@ class BotContext:
             step,
             result,
             review_id=review_id,
+            finished=finished,
             audit=self.runtime.audit,
             event=entry,
         )
@@ -118,16 +125,26 @@ class BotContext:
         markup: InlineKeyboardMarkup | None = None,
         *,
         silent: bool = False,
+        reply_to: int | None = None,
     ) -> int | str:
-        """Post a message; its id, or "failed: <why>" (never raises for Telegram's refusals)."""
+        """Post a message; its id, or "failed: <why>". Never raises for Telegram's refusals:
+        an update whose reply failed must not be handled again (its effects would repeat)."""
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         try:
             sent = await self.bot.send_message(
-                chat_id, text, reply_markup=markup, disable_notification=silent
+                chat_id,
+                text,
+                reply_markup=markup,
+                disable_notification=silent,
+                reply_parameters=reply if reply_to is not None else None,
             )
         except TelegramAPIError as exc:
             log.warning("could not post to %s: %s", chat_id, exc)
             return f"failed: {exc.message}"[:300]
         return sent.message_id
+
+    async def reply(self, message: Message, text: str) -> None:
+        await self.send(message.chat.id, text, reply_to=message.message_id)
 
     async def delete_quietly(self, chat: ChatSettings, message_id: int) -> None:
         """Tidy up (a command that repeats an advert's link, a /report): best effort."""
@@ -141,6 +158,9 @@ class BotContext:
     async def chat_of(self, message: Message) -> ChatSettings:
         """The group's settings; a group seen for the first time gets the operator's defaults.
         The bot's own rights there are read once per process (and after a refused action)."""
+        cached = self._chats.get(message.chat.id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         title = message.chat.title or str(message.chat.id)
         chat = await self.db(
             self.chats.ensure,
@@ -151,6 +171,11 @@ class BotContext:
         )
         if chat.chat_id not in self._rights_read:
             chat = await self.refresh_rights(chat.chat_id) or chat
+        return self.remember(chat)
+
+    def remember(self, chat: ChatSettings) -> ChatSettings:
+        """The newest settings of a chat (after a change made here)."""
+        self._chats[chat.chat_id] = (chat, time.monotonic() + CHAT_CACHE_SECONDS)
         return chat
 
     async def refresh_rights(self, chat_id: int) -> ChatSettings | None:
@@ -160,13 +185,23 @@ class BotContext:
         except TelegramAPIError as exc:
             log.info("could not read the bot's rights in %s: %s", chat_id, exc)
             return None
-        return await self.db(
-            self.chats.set_bot_rights,
-            chat_id,
-            member.status,
-            bool(getattr(member, "can_delete_messages", False)),
-            bool(getattr(member, "can_restrict_members", False)),
+        return self.remember(
+            await self.db(
+                self.chats.set_bot_rights,
+                chat_id,
+                member.status,
+                bool(getattr(member, "can_delete_messages", False)),
+                bool(getattr(member, "can_restrict_members", False)),
+            )
         )
+
+
+async def answer(callback: CallbackQuery, text: str, alert: bool = False) -> None:
+    """Answer a button press; a press too old to answer is not an error worth retrying."""
+    try:
+        await callback.answer(text, show_alert=alert)
+    except TelegramAPIError as exc:
+        log.info("could not answer a button press: %s", exc)
 
 
 def sender_of(message: Message) -> tuple[int | None, str]:

@@ -20,8 +20,14 @@ from aiogram.types import CallbackQuery, Message
 
 from shieldwall.adapters.telegram import notices
 from shieldwall.adapters.telegram.content import content_key, media_of, text_of
-from shieldwall.adapters.telegram.context import BotContext, audit_facts, audit_subject, sender_of
-from shieldwall.adapters.telegram.moderation import GroupModerator
+from shieldwall.adapters.telegram.context import (
+    BotContext,
+    answer,
+    audit_facts,
+    audit_subject,
+    sender_of,
+)
+from shieldwall.adapters.telegram.moderation import GroupModerator, gone
 from shieldwall.adapters.telegram.reviews import ALLOW, DELETE, ReviewDesk
 from shieldwall.domain import (
     BankKind,
@@ -53,19 +59,19 @@ class Decisions:
         record = await self.ctx.db(self.ctx.inbox.get, int(raw_id)) if raw_id.isdigit() else None
         chat = await self.ctx.db(self.ctx.chats.get, record.chat_id) if record else None
         if record is None or chat is None or action not in (DELETE, ALLOW):
-            await callback.answer("This item is no longer known.", show_alert=True)
+            await answer(callback, "This item is no longer known.", alert=True)
             return
         user = callback.from_user
         if not await self.ctx.is_admin(chat.chat_id, user.id):
-            await callback.answer(f"Only admins of {chat.title} decide this.", show_alert=True)
+            await answer(callback, f"Only admins of {chat.title} decide this.", alert=True)
             return
         if "decision" in record.steps:
-            await callback.answer(f"Already decided: {record.steps['decision']['outcome']}.")
+            await answer(callback, f"Already decided: {record.steps['decision']['outcome']}.")
             return
         actor = f"telegram:user:{user.id}"
         if action == DELETE:
-            ok = await self.moderator.remove(chat, record, actor)
-            outcome, review = ("Deleted", "blocked") if ok else ("Delete failed", "blocked")
+            removed = gone(await self.moderator.remove(chat, record, actor))
+            outcome, review = ("Deleted" if removed else "Delete failed"), "blocked"
         else:
             await self._allow(chat, record, actor)
             outcome, review = "Allowed", "allowed"
@@ -83,7 +89,7 @@ class Decisions:
                 await callback.message.edit_text(text, reply_markup=None)
             except TelegramAPIError as exc:
                 log.info("could not update the review card: %s", exc)
-        await callback.answer(outcome)
+        await answer(callback, outcome)
 
     async def _allow(self, chat: ChatSettings, record: MessageRecord, actor: str) -> None:
         hashes = record.hashes or {}
@@ -120,12 +126,14 @@ class Decisions:
         """/report as a reply: the message goes to review (or is removed, if it should be)."""
         target = message.reply_to_message
         if target is None or target.chat.id != message.chat.id:
-            await message.reply("Reply /report to the message that should not be here.")
+            await self.ctx.reply(message, "Reply /report to the message that should not be here.")
             return
         chat = await self.ctx.chat_of(message)
         _, reporter = sender_of(message)
         if not self._may_report(chat.chat_id, message):
-            await message.reply("Thank you; you have reported a lot just now. Admins are told.")
+            await self.ctx.reply(
+                message, "Thank you; you have reported a lot just now. Admins are told."
+            )
             return
         media, text = media_of(target), text_of(target)
         sender_id, sender = sender_of(target)
@@ -146,7 +154,6 @@ class Decisions:
                 await self.moderator.act(chat, record, target)
             else:
                 await self.desk.open(chat, record, sender, reported_by=reporter)
-                await self.ctx.db(self.ctx.inbox.finish_message, record.id)
         await self.ctx.send(chat.chat_id, "Thank you: the admins have been told.", silent=True)
         await self.ctx.delete_quietly(chat, message.message_id)
 

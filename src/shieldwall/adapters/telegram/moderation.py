@@ -143,39 +143,47 @@ class GroupModerator:
             (o.detail.get("review_id") for o in decision.outcomes if o.action == "quarantine"),
             None,
         )
+        allowed = decision.verdict.value == "allow" and not extra_reasons
         return await self.ctx.db(
             self.ctx.inbox.decide,
             record.id,
             scan_id=decision.scan_id,
             verdict=decision.verdict.value,
             reasons=[*reasons, *extra_reasons],
-            hashes=hashes if decision.verdict.value != "allow" else None,
+            hashes=None if allowed else hashes,
             review_id=review_id,
+            finished=allowed,
         )
 
     # -- acting ----------------------------------------------------------------------------------
 
     async def act(self, chat: ChatSettings, record: MessageRecord, message: Message) -> None:
+        """Do what the verdict asks; the last step also marks the record finished."""
+        if record.state == FINISHED:
+            return
         _, sender = sender_of(message)
         if record.verdict == "block":
             if chat.mode is ChatMode.ENFORCE:
-                await self.remove(chat, record)
+                record = await self.remove(chat, record)
             elif "report" not in record.steps:
                 card = notices.dry_run_report(chat, record.message_id, sender, record.reasons)
-                await self.desk.post(chat, record, "report", card, buttons(record.id))
+                markup = buttons(record.id)
+                record = await self.desk.post(chat, record, "report", card, markup, finished=True)
         elif record.verdict == "review":
-            await self.desk.open(chat, record, sender)
+            record = await self.desk.open(chat, record, sender)
         elif record.verdict == UNSCANNABLE and "report" not in record.steps:
             why = "; ".join(str(r.get("message")) for r in record.reasons)
             card = notices.unscannable(chat, record.message_id, why)
-            await self.desk.post(chat, record, "report", card, None)
-        await self.ctx.db(self.ctx.inbox.finish_message, record.id)
+            record = await self.desk.post(chat, record, "report", card, None, finished=True)
+        if record.state != FINISHED:
+            await self.ctx.db(self.ctx.inbox.finish_message, record.id)
 
     async def remove(
         self, chat: ChatSettings, record: MessageRecord, actor: str = "telegram:bot"
-    ) -> bool:
+    ) -> MessageRecord:
         """Delete the message, count it against its sender (restricting at the group's limit)
-        and tell the group. Whether the message is gone."""
+        and tell the group; the record as it then is (its "delete" step says whether the
+        message is gone, see ``gone``)."""
         if "delete" not in record.steps:
             ok, result = await self._delete(chat.chat_id, record.message_id)
             event = "telegram.deleted" if ok else "telegram.delete_failed"
@@ -185,19 +193,25 @@ class GroupModerator:
                 await self.ctx.refresh_rights(chat.chat_id)
                 card = notices.action_failed(chat, record.message_id, "delete", result)
                 await self.desk.post(chat, record, "failure", card, None, fallback_to_group=True)
-        if record.steps["delete"] not in ("done", "gone"):
-            return False
-        if record.sender_id is not None:
-            await self._strike(chat, record, actor)
+        if not gone(record):
+            return record
+        if record.sender_id is not None and chat.restrict_after:
+            record = await self._strike(chat, record, actor)
         if "notice" not in record.steps:
+            untold = self._notice_due(chat.chat_id)
+            step = self.ctx.inbox.step
+            if untold is None:
+                result = "counted into the next notice"
+                return await self.ctx.db(step, record.id, "notice", result, finished=True)
             # At most once: a notice in flight when the process died is not sent again (the
             # group would see it twice); a deletion is safe to repeat (Telegram refuses the
             # second), so it is sent until its result is recorded.
-            await self.ctx.db(self.ctx.inbox.step, record.id, "notice", SENDING)
+            await self.ctx.db(step, record.id, "notice", SENDING)
             codes = [str(r.get("code")) for r in record.reasons]
-            notice = await self._notice(chat, codes)
-            await self.ctx.db(self.ctx.inbox.step, record.id, "notice", notice)
-        return True
+            text = notices.removal_notice(codes, untold)
+            sent = await self.ctx.send(chat.chat_id, text, silent=True)
+            return await self.ctx.db(step, record.id, "notice", sent, finished=True)
+        return record
 
     async def _delete(self, chat_id: int, message_id: int) -> tuple[bool, str]:
         try:
@@ -210,14 +224,14 @@ class GroupModerator:
             return False, f"{exc.__class__.__name__}: {exc.message}"[:300]
         return True, "done"
 
-    async def _strike(self, chat: ChatSettings, record: MessageRecord, actor: str) -> None:
+    async def _strike(self, chat: ChatSettings, record: MessageRecord, actor: str) -> MessageRecord:
         sender = record.sender_id
         assert sender is not None
         strike = await self.ctx.db(
             self.ctx.inbox.strike, record.id, chat.chat_id, sender, chat.restrict_after
         )
         if not strike.restrict or "restrict" in record.steps:
-            return
+            return record
         if await self.ctx.is_admin(chat.chat_id, sender):
             result = "skipped: the sender is an admin"
         else:
@@ -240,17 +254,24 @@ class GroupModerator:
             await self.ctx.db(self.ctx.inbox.unrestricted, chat.chat_id, sender)
         if result.startswith("failed"):
             card = notices.action_failed(chat, record.message_id, "restrict the sender of", result)
-            await self.desk.post(chat, record, "failure", card, None)
+            record = await self.desk.post(chat, record, "failure", card, None)
+        return record
 
-    async def _notice(self, chat: ChatSettings, codes: Sequence[str]) -> Any:
+    def _notice_due(self, chat_id: int) -> int | None:
+        """How many removals the group is to be told of now, or None: it was told within
+        ``notice_seconds``, and this one is counted into the next notice."""
         now = time.monotonic()
-        last, untold = self._notices.get(chat.chat_id, (float("-inf"), 0))
+        last, untold = self._notices.get(chat_id, (float("-inf"), 0))
         if now - last < self.ctx.config.notice_seconds:
-            self._notices[chat.chat_id] = (last, untold + 1)
-            return "counted into the next notice"
-        self._notices[chat.chat_id] = (now, 0)
-        text = notices.removal_notice(codes, untold + 1)
-        return await self.ctx.send(chat.chat_id, text, silent=True)
+            self._notices[chat_id] = (last, untold + 1)
+            return None
+        self._notices[chat_id] = (now, 0)
+        return untold + 1
+
+
+def gone(record: MessageRecord) -> bool:
+    """Whether the record's message was deleted (by the bot, or before it could)."""
+    return record.steps.get("delete") in ("done", "gone")
 
 
 def recorded_decision(audit: AuditStore, record: MessageRecord) -> dict[str, Any] | None:

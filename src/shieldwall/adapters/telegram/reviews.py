@@ -69,6 +69,7 @@ class ReviewDesk:
         *,
         review_id: int | None = None,
         fallback_to_group: bool = False,
+        finished: bool = False,
     ) -> MessageRecord:
         """Post ``text`` to the group's review chat once and record it as ``step``. Without a
         review chat, a failure may go to the group itself (at most once an hour)."""
@@ -84,7 +85,9 @@ class ReviewDesk:
             sent = await self.ctx.send(target, text, markup)
             result = {"chat": target, "message": sent} if isinstance(sent, int) else sent
         facts = audit_facts(record, posted=result)
-        return await self.ctx.record(record, step, result, POSTED[step], facts, review_id=review_id)
+        return await self.ctx.record(
+            record, step, result, POSTED[step], facts, review_id=review_id, finished=finished
+        )
 
     async def open(
         self, chat: ChatSettings, record: MessageRecord, sender: str, reported_by: str | None = None
@@ -106,6 +109,7 @@ class ReviewDesk:
         card = notices.review_card(
             chat, record.message_id, sender, record.reasons, reported_by=reported_by
         )
+        markup = buttons(record.id)
         return await self.post(
-            chat, record, "review", card, buttons(record.id), review_id=review_id
+            chat, record, "review", card, markup, review_id=review_id, finished=True
         )

@@ -7,8 +7,9 @@ restart handles what was stored and not finished. Webhook mode stores before ans
 (Telegram sends it again until then), and a redelivered update id is recognised and skipped.
 
 Updates about one message (an edit after its original, two presses of one button) run one
-after another; all others run concurrently, at most ``in_flight`` at once: beyond that polling
-waits, so memory stays bounded under a burst. An update whose handler fails is tried three
+after another; all others run concurrently, at most ``in_flight`` held at once (getUpdates asks
+for no more than the room left, and waits when there is none), so memory stays bounded under a
+burst. An update whose handler fails is tried three
 times (across restarts too) and then recorded as failed: a poisoned update cannot wedge the bot.
 """
 
@@ -71,7 +72,7 @@ class UpdateLoop:
         pending = await self.ctx.db(self.ctx.inbox.pending)
         for item in pending:
             update = Update.model_validate_json(item.payload, context={"bot": self.ctx.bot})
-            self._start(update)
+            self._start(update, resumed=True)
         if pending:
             log.info("resuming %d updates received before the last stop", len(pending))
         return len(pending)
@@ -97,8 +98,9 @@ class UpdateLoop:
             while len(self._tasks) >= self.ctx.config.in_flight and not stop.is_set():
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             timeout = self.ctx.config.poll_timeout
+            room = min(100, max(1, self.ctx.config.in_flight - len(self._tasks)))
             request = GetUpdates(
-                offset=offset, timeout=timeout, allowed_updates=list(ALLOWED_UPDATES)
+                offset=offset, limit=room, timeout=timeout, allowed_updates=list(ALLOWED_UPDATES)
             )
             fetch = asyncio.ensure_future(self.ctx.bot(request, request_timeout=timeout + 10))
             stopping = asyncio.ensure_future(stop.wait())
@@ -143,22 +145,23 @@ class UpdateLoop:
 
     # -- handling --------------------------------------------------------------------------------
 
-    def _start(self, update: Update) -> None:
-        task = asyncio.create_task(self._run(update), name=f"update-{update.update_id}")
+    def _start(self, update: Update, resumed: bool = False) -> None:
+        name = f"update-{update.update_id}"
+        task = asyncio.create_task(self._run(update, resumed), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, update: Update) -> None:
+    async def _run(self, update: Update, resumed: bool) -> None:
         key = ordering_key(update)
         async with self._slots:
             if key is None:
-                await self._handle(update)
+                await self._handle(update, resumed)
                 return
             lock, users = self._locks.get(key, (asyncio.Lock(), 0))
             self._locks[key] = (lock, users + 1)
             try:
                 async with lock:
-                    await self._handle(update)
+                    await self._handle(update, resumed)
             finally:
                 lock, users = self._locks[key]
                 if users <= 1:
@@ -166,10 +169,12 @@ class UpdateLoop:
                 else:
                     self._locks[key] = (lock, users - 1)
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, resumed: bool) -> None:
+        """Storing the update counted its first attempt; a restart or a retry counts another,
+        so an update that crashes the process every time is given up too."""
         inbox = self.ctx.inbox
+        attempt = await self.ctx.db(inbox.attempt, update.update_id) if resumed else 1
         while True:
-            attempt = await self.ctx.db(inbox.attempt, update.update_id)
             if attempt > MAX_ATTEMPTS:
                 await self._give_up(update, "gave up after earlier failed attempts")
                 return
@@ -183,6 +188,7 @@ class UpdateLoop:
                     await self._give_up(update, f"{exc.__class__.__name__}: {exc}")
                     return
                 await asyncio.sleep(self._backoff.delay(attempt))
+                attempt = await self.ctx.db(inbox.attempt, update.update_id)
                 continue
             await self.ctx.db(inbox.finish, update.update_id)
             self.handled += 1
