@@ -1,9 +1,11 @@
 """AuditStore: appends events to the hash chain and reads them back in order.
 
-Appending reads the last event and writes the next under one transaction. Within a process a lock
-orders appenders. Between processes, PostgreSQL appenders queue on a transaction-scoped advisory
-lock; on SQLite the primary key on ``seq`` (and SQLite's single writer) makes the loser of a race
-fail and retry with the new head. Either way the chain never forks.
+Appending writes the next events after the chain's head under one transaction. Within a process
+a lock orders appenders, and the head this store last committed is kept, so an append is one
+INSERT. Another writer (another process) has moved the head on when that INSERT collides on the
+primary key ``seq``: the transaction rolls back and is retried after reading the head. Between
+processes, PostgreSQL appenders also queue on a transaction-scoped advisory lock. Either way the
+chain never forks.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +51,8 @@ class AuditStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._lock = threading.Lock()
         self._postgres = engine.dialect.name == "postgresql"
+        #: (seq, hash) of the last event this store committed; None: read it from the table.
+        self._head: tuple[int, str] | None = None
 
     def append(
         self, events: Sequence[NewAuditEvent], also: Callable[[Session], None] | None = None
@@ -63,6 +67,7 @@ class AuditStore:
                 try:
                     return self._append(events, also)
                 except (IntegrityError, OperationalError):
+                    self._head = None  # another writer moved it on: read it again
                     if attempt == APPEND_ATTEMPTS - 1:
                         raise
                     time.sleep(random.uniform(0, 0.005 * 2**attempt))
@@ -76,10 +81,7 @@ class AuditStore:
                 also(session)
             if self._postgres:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
-            head = session.execute(
-                select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
-            ).first()
-            seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            seq, prev = self._head or self._read_head(session)
             at = now_utc()
             sealed = []
             for new in events:
@@ -87,20 +89,32 @@ class AuditStore:
                 event = seal(new, seq, at, prev)
                 prev = event.hash
                 sealed.append(event)
-                session.add(
-                    AuditRow(
-                        seq=event.seq,
-                        at=event.at,
-                        actor=event.actor,
-                        event=event.event,
-                        subject=event.subject,
-                        payload=canonical_json(event.payload),
-                        payload_digest=event.payload_digest,
-                        prev_hash=event.prev_hash,
-                        hash=event.hash,
-                    )
-                )
+            session.execute(
+                insert(AuditRow),
+                [
+                    {
+                        "seq": event.seq,
+                        "at": event.at,
+                        "actor": event.actor,
+                        "event": event.event,
+                        "subject": event.subject,
+                        "payload": canonical_json(event.payload),
+                        "payload_digest": event.payload_digest,
+                        "prev_hash": event.prev_hash,
+                        "hash": event.hash,
+                    }
+                    for event in sealed
+                ],
+            )
+        self._head = (seq, prev)
         return sealed
+
+    @staticmethod
+    def _read_head(session: Session) -> tuple[int, str]:
+        head = session.execute(
+            select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+        ).first()
+        return (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
 
     def iter_events(self, after: int = 0) -> Iterator[AuditEvent]:
         """Every event with ``seq`` > ``after``, in order, a page at a time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import threading
@@ -67,6 +68,10 @@ async def _serve(config: BotConfig, runtime: Runtime, sender: WebhookSender | No
         loop.add_signal_handler(sig, stop.set)
     if sender is not None:
         sender.start()
+    # Start-up made many long-lived objects (imports, indexes): keep the garbage collector from
+    # walking them all in every full collection (as the HTTP service does).
+    gc.collect()
+    gc.freeze()
     try:
         await run_bot(config, runtime, stop)
     finally:

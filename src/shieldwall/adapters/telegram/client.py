@@ -92,10 +92,31 @@ class RetryMiddleware(BaseRequestMiddleware):
                 await self.sleep(delay)
 
 
+class KeepResponseTypes(BaseRequestMiddleware):
+    """aiogram reads every answer as pydantic's ``Response[T]``, a generic model pydantic caches
+    only weakly: each garbage collection dropped the classes and the next answer built one
+    again (~3 ms each; 11% of the bot's GIL time in a burst). Holding each one keeps it."""
+
+    def __init__(self) -> None:
+        self._held: dict[type[object], object] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        kind = type(method)
+        if kind not in self._held:
+            self._held[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return await make_request(bot, method)
+
+
 def make_bot(token: str, api_base: str, retry: RetryMiddleware | None = None) -> Bot:
     """A Bot on ``api_base`` (Telegram's, a self-hosted telegram-bot-api, or a test fake),
     sending HTML without link previews and retrying as the module docstring says."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session.middleware(KeepResponseTypes())
     session.middleware(retry or RetryMiddleware())
     return Bot(
         token,

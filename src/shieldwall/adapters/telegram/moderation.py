@@ -131,7 +131,7 @@ class GroupModerator:
             return await self.ctx.db(
                 self.ctx.inbox.decide,
                 record.id,
-                scan_id=None,
+                scan_id=record.scan_id,
                 verdict=UNSCANNABLE,
                 reasons=[*reasons, *extra_reasons],
             )
