@@ -7,17 +7,18 @@ import gc
 import logging
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiogram.exceptions import TelegramUnauthorizedError
 
 from shieldwall.actions import WebhookSender
 from shieldwall.adapters.cli.common import DbOption, fail, load_settings
 from shieldwall.adapters.setup import classifier_from, runtime_from
-from shieldwall.adapters.telegram import BotConfig, run_bot
 from shieldwall.domain import ShieldwallError
 from shieldwall.engine import Runtime
+
+if TYPE_CHECKING:
+    from shieldwall.adapters.telegram import BotConfig
 
 log = logging.getLogger("shieldwall.telegram")
 
@@ -29,6 +30,11 @@ def telegram(
     """Run the Telegram bot (token in SHIELDWALL_TELEGRAM_TOKEN; long polling unless
     SHIELDWALL_TELEGRAM_WEBHOOK_URL is set). Make it an admin of each group with the Delete
     messages right; new groups start in the mode SHIELDWALL_TELEGRAM_DEFAULT_MODE names."""
+    # aiogram takes 1.8 s and ~100 MB to import: only this command pays for it.
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    from shieldwall.adapters.telegram import BotConfig
+
     settings = load_settings()
     try:
         config = BotConfig.from_settings(settings)
@@ -62,6 +68,8 @@ def telegram(
 
 
 async def _serve(config: BotConfig, runtime: Runtime, sender: WebhookSender | None) -> None:
+    from shieldwall.adapters.telegram import run_bot
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
