@@ -298,3 +298,22 @@ def test_a_decision_made_just_before_a_crash_is_not_made_again(
     assert decided.subject == record.scan_id
     [deleted] = events(runtime, "telegram.deleted")
     assert deleted.subject == record.scan_id and deleted.payload["banks"] == ["ncii"]
+
+
+def test_no_image_bytes_are_stored(
+    fake: FakeBotApi, runtime: Runtime, samples: dict[str, bytes], database_url: str
+) -> None:
+    """The inbox keeps updates (file ids, captions), never the files; nor does anything else."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("reads the SQLite files themselves")
+    photos = [samples[KNOWN], benign(7), flat_fake(samples["seedling.jpg"])]
+    for n, data in enumerate(photos):
+        fake.push(fake.photo_update(GROUP, 120 + n, MEMBER, data, caption="look"))
+    with running_bot(fake, runtime, review_chat_id=REVIEW_CHAT) as bot:
+        settle(bot)
+    path = Path(database_url.removeprefix("sqlite:///"))
+    stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    assert stored, "the database files were found"
+    for data in photos:
+        for start in range(0, len(data) - 64, len(data) // 8):
+            assert data[start : start + 64] not in stored
