@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -136,3 +138,18 @@ def wait_quiet(
                 log(f"  waited {waited:.0f} s for other processes ({others:.2f} cores) {why}")
             return waited
         time.sleep(1.0)
+
+
+def terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> int | None:
+    """SIGTERM (the service or bot shuts down cleanly), SIGKILL after ``timeout`` seconds; the
+    exit status (None: never started)."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

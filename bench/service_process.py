@@ -7,7 +7,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 
 from corpus import CACHE
-from machine import proc_memory
+from machine import proc_memory, terminate
 
 SHIELDWALL = Path(sys.executable).with_name("shieldwall")
 INTERNAL = re.compile(r'^shieldwall_errors_total\{kind="internal"\} (\S+)$', re.MULTILINE)
@@ -107,16 +106,7 @@ class Server:
 
     def stop(self) -> int | None:
         """SIGTERM (uvicorn shuts down cleanly); the exit status."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process, 30)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")

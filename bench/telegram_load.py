@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from corpus import CACHE, ROOT
+from machine import terminate
 from shieldwall.engine import open_runtime
 from shieldwall.media.copies import telegram_reencode
 
@@ -138,16 +138,7 @@ class BotProcess:
 
     def stop(self) -> int | None:
         """SIGTERM (the bot drains its handlers and exits); the exit status."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process, 60)
 
     def tail(self, chars: int = 2000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
