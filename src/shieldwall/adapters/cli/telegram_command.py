@@ -43,6 +43,8 @@ def telegram(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if log_level.lower() != "debug":  # aiogram logs a line per update at info
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     classifier, why = classifier_from(settings)
     try:
         runtime = runtime_from(settings, classifier=classifier, database_url=db)
