@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from shieldwall.domain import ChatMode, ChatSettings, InvalidArgumentError, Verdict
 from shieldwall.storage.clock import as_utc, now_utc
-from shieldwall.storage.schema import TelegramChatRow, TelegramStrikeRow
+from shieldwall.storage.schema import TelegramChatRow
 
 #: Most blocked posts a restriction may wait for.
 MAX_RESTRICT_AFTER = 100
@@ -131,14 +131,6 @@ class TelegramChats:
                 )
             )
             return {int(chat_id) for chat_id in found if chat_id is not None}
-
-    def strikes(self, chat_id: int) -> int:
-        """Senders with at least one blocked post in the chat."""
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(TelegramStrikeRow.user_id).where(TelegramStrikeRow.chat_id == chat_id)
-            )
-            return len(rows.all())
 
     @staticmethod
     def _row(session: Any, chat_id: int) -> TelegramChatRow:

@@ -230,20 +230,6 @@ class TelegramInbox:
             row = session.get(TelegramMessageRow, record_id)
             return _record(row) if row is not None else None
 
-    def latest(self, chat_id: int, message_id: int) -> MessageRecord | None:
-        """The newest record of any content of the message."""
-        with self._sessions() as session:
-            row = session.scalars(
-                select(TelegramMessageRow)
-                .where(
-                    TelegramMessageRow.chat_id == chat_id,
-                    TelegramMessageRow.message_id == message_id,
-                )
-                .order_by(TelegramMessageRow.id.desc())
-                .limit(1)
-            ).first()
-            return _record(row) if row is not None else None
-
     def decide(
         self,
         record_id: int,

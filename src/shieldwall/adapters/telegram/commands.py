@@ -222,21 +222,8 @@ class Commands:
         member = event.new_chat_member
         if member.user.id != self.ctx.me_id or event.chat.type not in ("group", "supergroup"):
             return
-        chat = await self.ctx.db(
-            self.ctx.chats.ensure,
-            event.chat.id,
-            event.chat.title or str(event.chat.id),
-            self.ctx.config.default_mode,
-            self.ctx.config.restrict_after,
-        )
-        chat = await self.ctx.db(
-            self.ctx.chats.set_bot_rights,
-            chat.chat_id,
-            member.status,
-            bool(getattr(member, "can_delete_messages", False)),
-            bool(getattr(member, "can_restrict_members", False)),
-        )
-        self.ctx.remember(chat)
+        await self.ctx.ensure_chat(event.chat)
+        chat = await self.ctx.store_rights(event.chat.id, member)
         await self.ctx.audit(
             "telegram.membership",
             f"telegram:{chat.chat_id}",

@@ -15,7 +15,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    ResultChatMemberUnion,
+)
 
 from shieldwall.adapters.telegram.config import BotConfig
 from shieldwall.domain import ChatSettings, NewAuditEvent
@@ -161,17 +168,21 @@ class BotContext:
         cached = self._chats.get(message.chat.id)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        title = message.chat.title or str(message.chat.id)
-        chat = await self.db(
-            self.chats.ensure,
-            message.chat.id,
-            title,
-            self.config.default_mode,
-            self.config.restrict_after,
-        )
+        chat = await self.ensure_chat(message.chat)
         if chat.chat_id not in self._rights_read:
             chat = await self.refresh_rights(chat.chat_id) or chat
         return self.remember(chat)
+
+    async def ensure_chat(self, chat: Chat) -> ChatSettings:
+        """The group's stored settings; a group seen for the first time gets the operator's
+        defaults (mode, restrict_after)."""
+        return await self.db(
+            self.chats.ensure,
+            chat.id,
+            chat.title or str(chat.id),
+            self.config.default_mode,
+            self.config.restrict_after,
+        )
 
     def remember(self, chat: ChatSettings) -> ChatSettings:
         """The newest settings of a chat (after a change made here)."""
@@ -179,12 +190,18 @@ class BotContext:
         return chat
 
     async def refresh_rights(self, chat_id: int) -> ChatSettings | None:
-        self._rights_read.add(chat_id)
+        """Read the bot's rights in the chat from Telegram (None: Telegram would not say)."""
         try:
             member = await self.bot.get_chat_member(chat_id, self.me_id)
         except TelegramAPIError as exc:
+            self._rights_read.add(chat_id)
             log.info("could not read the bot's rights in %s: %s", chat_id, exc)
             return None
+        return await self.store_rights(chat_id, member)
+
+    async def store_rights(self, chat_id: int, member: ResultChatMemberUnion) -> ChatSettings:
+        """Keep what Telegram says of the bot's standing in the chat (a read, or an update)."""
+        self._rights_read.add(chat_id)
         return self.remember(
             await self.db(
                 self.chats.set_bot_rights,
